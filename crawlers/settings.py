@@ -1,0 +1,54 @@
+"""Scrapy and scrapy-playwright settings. `crawlers.run` overrides the per-crawl ones (database, delay)."""
+
+BOT_NAME = "takedown"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+
+# The crawl collects public posts for enforcement; platform robots.txt files disallow search paths wholesale.
+ROBOTSTXT_OBEY = False
+COOKIES_ENABLED = True
+TELNETCONSOLE_ENABLED = False
+
+# Politeness (PLATFORMS.md): one request at a time per platform, 1-3 s jittered pauses.
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+DOWNLOAD_DELAY = 2.0
+RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_TIMEOUT = 30
+
+# 5xx bursts are retried; 429 is not: rate limiting stops the platform's crawl (see the spider).
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+# The system Chromium: browsers are never downloaded at run time. Flags that work on a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PLAYWRIGHT_LAUNCH_OPTIONS = {"executable_path": "/usr/bin/chromium", "headless": True, "args": CHROMIUM_ARGS}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+
+ITEM_PIPELINES = {"crawlers.pipelines.StorePipeline": 300}
+
+# takedown's own settings for the crawl
+TAKEDOWN_DATABASE_URL = ""
+TAKEDOWN_QUEUE_THRESHOLD = 0.5
+# Seconds to wait for a browser page's search response before recording a timeout.
+TAKEDOWN_BROWSER_RESPONSE_TIMEOUT = 20.0
+
+LOG_LEVEL = "INFO"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -1,0 +1,3 @@
+from takedown.cli import app
+
+app()

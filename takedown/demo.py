@@ -1,0 +1,110 @@
+"""`takedown demo`: the main job end to end on the built-in emulator and a SQLite file.
+
+A face, like cli.py: it may use everything (emulator, crawlers, core).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from sqlalchemy import select
+
+from takedown.db import make_engine, session_scope, upgrade
+from takedown.defaults import ensure_defaults
+from takedown.models import CrawlRun, Post, ReviewState, Score
+from takedown.settings import SEED_KEYWORDS, get_settings
+
+DEMO_PLATFORMS = ("bilibili", "douyin")
+DEMO_SEED = 7
+TOP_N = 10
+
+
+def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "") -> dict[str, Any]:
+    from crawlers.run import CrawlJob, run_crawls
+    from emulator.server import running
+    from takedown.browser import ensure_chromium
+
+    settings = get_settings().model_copy()
+    settings.database_url = database_url or f"sqlite:///{settings.var_dir / 'demo.db'}"
+    settings.download_delay = 0.0  # the emulator needs no politeness
+    settings.concurrency_per_platform = 4
+    settings.chromium_path = ensure_chromium(settings.chromium_path)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    ensure_defaults(engine)
+
+    with running(seed=DEMO_SEED, size=size) as emulator_url:
+        settings.emulator_url = emulator_url
+        print(f"emulator on {emulator_url}; crawling {', '.join(DEMO_PLATFORMS)} for "
+              f"{len(SEED_KEYWORDS)} seed keywords, {pages} pages each ...", file=sys.stderr)
+        jobs = [CrawlJob(platform, list(SEED_KEYWORDS), pages) for platform in DEMO_PLATFORMS]
+        run_ids = run_crawls(jobs, settings, log_level="WARNING")
+    summary = build_summary(engine, run_ids)
+    summary["database"] = engine.url.render_as_string(hide_password=True)
+    summary["emulator"] = {"seed": DEMO_SEED, "size": size}
+    engine.dispose()
+    return summary
+
+
+def build_summary(engine, run_ids: dict[str, int | None]) -> dict[str, Any]:
+    platforms: dict[str, Any] = {}
+    with session_scope(engine) as session:
+        for platform, run_id in run_ids.items():
+            run = session.get(CrawlRun, run_id) if run_id else None
+            top = session.execute(
+                select(Post)
+                .where(Post.platform == platform, Post.review_state == ReviewState.QUEUED)
+                .order_by(Post.score.desc(), Post.id)
+                .limit(TOP_N)
+            ).scalars().all()
+            platforms[platform] = {
+                "run": run_id,
+                "status": run.status if run else "not started",
+                "pages": run.pages if run else 0,
+                "posts": run.posts_seen if run else 0,
+                "new_posts": run.posts_new if run else 0,
+                "candidates": run.candidates if run else 0,
+                "errors": run.errors if run else 0,
+                "stop_reason": run.stop_reason if run else "",
+                "top": [_candidate(session, post) for post in top],
+            }
+        queued = session.execute(select(Post.id).where(Post.review_state == ReviewState.QUEUED)).all()
+    return {"platforms": platforms, "queue": len(queued)}
+
+
+def _candidate(session, post: Post) -> dict[str, Any]:
+    latest = session.execute(
+        select(Score).where(Score.post_id == post.id).order_by(Score.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    reasons = latest.reasons if latest else []
+    return {
+        "post_id": post.platform_post_id,
+        "url": post.url,
+        "title": post.title,
+        "score": round(post.score or 0.0, 4),
+        "reasons": [{k: r.get(k) for k in ("rule", "category", "field", "text")} for r in reasons],
+    }
+
+
+def format_summary(summary: dict[str, Any], console: Console) -> None:
+    table = Table(title="takedown demo: crawl summary")
+    for column in ("platform", "status", "pages", "posts", "new", "candidates", "errors", "stop reason"):
+        table.add_column(column)
+    for platform, row in summary["platforms"].items():
+        table.add_row(platform, row["status"], str(row["pages"]), str(row["posts"]), str(row["new_posts"]),
+                      str(row["candidates"]), str(row["errors"]), Text(row["stop_reason"]))
+    console.print(table)
+    for platform, row in summary["platforms"].items():
+        top = Table(title=f"{platform}: top {len(row['top'])} candidates")
+        for column in ("score", "title", "reasons"):
+            top.add_column(column, overflow="fold")
+        for c in row["top"]:
+            reasons = "; ".join(f"{r['rule']}「{r['text']}」({r['field']})" for r in c["reasons"][:4])
+            # Text(): scraped titles must never be read as rich markup.
+            top.add_row(f"{c['score']:.3f}", Text(c["title"][:60]), Text(reasons))
+        console.print(top)
+    console.print(f"review queue: {summary['queue']} posts; database: {summary['database']}")
