@@ -46,10 +46,12 @@ def scrapy_settings(settings: Settings, platform: str | None = None, *, log_leve
 
 def run_crawls(jobs: list[CrawlJob], settings: Settings, *, log_level: str = "INFO") -> dict[str, int | None]:
     """Crawl every job concurrently (one crawler per platform); returns each platform's CrawlRun id."""
-    process = CrawlerProcess(scrapy_settings(settings, log_level=log_level), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings(settings, log_level=log_level))
     crawlers: list[tuple[str, Crawler]] = []
-    for job in jobs:
-        crawler = Crawler(SearchSpider, scrapy_settings(settings, job.platform, log_level=log_level))
+    for index, job in enumerate(jobs):
+        # Each platform gets its own settings (browser or not); the first crawler installs the reactor.
+        crawler = Crawler(SearchSpider, scrapy_settings(settings, job.platform, log_level=log_level),
+                          init_reactor=index == 0)
         state = settings.storage_state_path(job.platform)
         process.crawl(
             crawler,

@@ -8,12 +8,13 @@ NEWSPIDER_MODULE = "crawlers.spiders"
 ROBOTSTXT_OBEY = False
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no listening port of our own during a crawl
 
 # Politeness (PLATFORMS.md): one request at a time per platform, 1-3 s jittered pauses.
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 DOWNLOAD_DELAY = 2.0
-RANDOMIZE_DOWNLOAD_DELAY = True
+DOWNLOAD_DELAY_JITTER = 0.5  # each pause drawn from 0.5-1.5 x DOWNLOAD_DELAY
 DOWNLOAD_TIMEOUT = 30
 
 # 5xx bursts are retried; 429 is not: rate limiting stops the platform's crawl (see the spider).
@@ -39,6 +40,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PLAYWRIGHT_LAUNCH_OPTIONS = {"executable_path": "/usr/bin/chromium", "headless": True, "args": CHROMIUM_ARGS}
+# The page's requests keep the browser's own headers: Scrapy's User-Agent on the page's XHR would not match
+# navigator.userAgent, which request signing reads (and which real risk control compares).
+PLAYWRIGHT_PROCESS_REQUEST_HEADERS = None
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 

@@ -1,0 +1,344 @@
+"""Douyin's web API and pages under the /douyin prefix (www.douyin.com).
+
+The general-search endpoint only answers requests made by the search page's own JavaScript: the page sets a
+nonce cookie and embeds a secret, the page's JS signs the exact query string into `a_bogus` (douyin_token.py).
+Anything else gets what the real site gives an unsigned client: HTTP 200 with an empty body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import secrets
+import time
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import HTMLResponse, Response
+
+from . import douyin_pages
+from .corpus import ANCHOR_TS, Post
+from .douyin_token import COOKIE
+from .faults import Fault
+from .ids import h64
+from .world import BAD_GATEWAY, World, json_response, truncated, world_of
+
+router = APIRouter(prefix="/douyin")
+
+FILTER = {
+    "deleted": ("status_deleted", "作品已删除", "该作品已被删除"),
+    "private": ("status_self_see", "作者设置了仅自己可见", "作者设置了仅自己可见"),
+    "owner_only": ("status_self_see", "作者设置了仅自己可见", "作者设置了仅自己可见"),
+    "under_review": ("status_reviewing", "作品审核中", "作品正在审核中，请稍后再试"),
+    "no_permission": ("status_friend_see", "作者设置了仅好友可见", "该作品仅作者的好友可见"),
+}
+MIX_EVERY = 12  # about one result in twelve arrives wrapped in a collection (aweme_mix_info)
+
+
+def _logid() -> str:
+    return datetime.now().strftime("%Y%m%d%H%M%S") + secrets.token_hex(9).upper()
+
+
+def _cover(post: Post) -> dict[str, Any]:
+    uri = f"tos-cn-p-0015/{post.cover_hash}"
+    return {"uri": uri, "width": 720, "height": 960,
+            "url_list": [f"https://p3-pc-sign.douyinpic.com/{uri}~tplv-dy-cropcenter:323:430.jpeg",
+                         f"https://p9-pc-sign.douyinpic.com/{uri}~tplv-dy-cropcenter:323:430.jpeg"]}
+
+
+def author_info(post_author, world: World) -> dict[str, Any]:
+    a = post_author
+    avatar = f"aweme-avatar/tos-cn-avt-0015_{a.face}"
+    return {
+        "uid": a.uid,
+        "sec_uid": a.sec_uid,
+        "short_id": "0",
+        "unique_id": a.unique_id,
+        "nickname": a.nickname,
+        "signature": a.bio,
+        "avatar_thumb": {"uri": avatar, "url_list": [f"https://p3-pc.douyinpic.com/aweme/100x100/{avatar}.jpeg"]},
+        "follower_count": int(h64(world.seed, "fans", a.index) % 50_000),
+        "total_favorited": int(h64(world.seed, "faved", a.index) % 500_000),
+        "custom_verify": "官方账号" if a.category == "official" else "",
+        "enterprise_verify_reason": f"{a.brand}官方账号" if a.category == "official" else "",
+        "is_ad_fake": False,
+        "prevent_download": False,
+    }
+
+
+def aweme_info(world: World, post: Post, woven: str | None = None) -> dict[str, Any]:
+    m = post.metrics
+    tags = [t.replace(" ", "") for t in world.corpus.tags_for(post, woven)]
+    caption = f"{post.title}\n{post.text}" if post.text else post.title
+    desc, text_extra = caption, []
+    for t in tags:  # hashtags live inline at the end of desc, as the app writes them
+        desc += " "
+        start = len(desc)
+        desc += "#" + t
+        text_extra.append({"start": start, "end": len(desc), "type": 1, "hashtag_name": t,
+                           "hashtag_id": str(h64("tag", t) % 10**19), "is_commerce": False,
+                           "caption_start": start, "caption_end": len(desc)})
+    is_note = post.images > 0
+    cover = _cover(post)
+    images = None
+    if is_note:
+        images = [{"uri": f"{cover['uri']}-{k}", "width": 1080, "height": 1440, "download_url_list": [],
+                   "url_list": [f"https://p3-pc-sign.douyinpic.com/{cover['uri']}-{k}~tplv-dy-aweme-images:q75.webp"]}
+                  for k in range(post.images)]
+    return {
+        "aweme_id": post.post_id,
+        "desc": desc,
+        "caption": caption,
+        "item_title": post.title,
+        "preview_title": post.title[:30],
+        "create_time": m.pubdate,
+        "aweme_type": 68 if is_note else 0,
+        "media_type": 2 if is_note else 4,
+        "author": author_info(post.author, world),
+        "statistics": {"aweme_id": post.post_id, "digg_count": m.like, "comment_count": m.reply,
+                       "share_count": m.share, "collect_count": m.favorite, "play_count": m.play,
+                       "admire_count": 0},
+        "video": {"cover": cover, "origin_cover": cover, "duration": 0 if is_note else m.duration * 1000,
+                  "width": 1080, "height": 1920, "ratio": "1080p",
+                  "play_addr": {"uri": f"v0200fg10000{post.cover_hash[:20]}",
+                                "url_list": [] if is_note else
+                                [f"https://www.douyin.com/aweme/v1/play/?video_id=v0200fg10000{post.cover_hash[:20]}"]}},
+        "images": images,
+        "text_extra": text_extra,
+        "ip_label": post.author.ip_label,
+        "share_url": f"https://www.iesdouyin.com/share/{'note' if is_note else 'video'}/{post.post_id}/",
+        "status": {"aweme_id": post.post_id, "is_delete": False, "allow_share": True, "is_prohibited": False,
+                   "in_reviewing": False, "private_status": 0, "part_see": 0},
+        "is_top": 0,
+        "is_ads": False,
+        "duration": 0 if is_note else m.duration * 1000,
+    }
+
+
+async def _pre_fault(world: World, fault: Fault | None, endpoint: str, offset: int = 0) -> Response | None:
+    if fault is None:
+        return None
+    world.stats.fault("douyin", fault.kind)
+    kind = fault.kind
+    if kind == "slow":
+        await asyncio.sleep(fault.delay)
+        return None
+    if kind in ("malformed_json", "schema_change"):
+        return None
+    if kind == "rate_limit":
+        return Response(b"", status_code=429, headers={"Retry-After": str(int(math.ceil(fault.retry_after)))})
+    if kind == "server_error":
+        return HTMLResponse(BAD_GATEWAY, status_code=502)
+    if kind == "captcha":
+        logid = _logid()
+        nil = {"search_nil_type": "verify_check", "search_nil_item": "verify_check", "is_load_more": "0",
+               "text_type": 0}
+        if endpoint == "detail":
+            return json_response({"status_code": 0, "status_msg": "", "aweme_detail": None,
+                                  "search_nil_info": nil, "log_pb": {"impr_id": logid}})
+        return json_response({"status_code": 0, "status_msg": "", "data": [], "has_more": 0, "cursor": offset,
+                              "extra": {"now": int(time.time() * 1000), "logid": logid, "fatal_item_ids": [],
+                                        "search_request_id": ""},
+                              "log_pb": {"impr_id": logid}, "search_nil_info": nil})
+    if kind == "error_code":
+        return json_response({"status_code": 2483, "status_msg": "系统繁忙"})
+    if kind == "login_expired":
+        return json_response({"status_code": 8, "status_msg": "用户未登录"})
+    if kind == "blocked":
+        return Response(b"blocked", status_code=200, media_type="text/plain; charset=utf-8")
+    return None
+
+
+def _post_fault(fault: Fault | None, resp: Response, old: str, new: str) -> Response:
+    if fault is None or fault.kind not in ("malformed_json", "schema_change"):
+        return resp
+    if fault.kind == "malformed_json":
+        return truncated(resp)
+    payload = json.loads(resp.body)
+    if old in payload:
+        payload[new] = payload.pop(old)
+    return json_response(payload, status=resp.status_code)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int(value) if value not in (None, "") else default
+    except ValueError:
+        return default
+
+
+def _filters(raw: str | None) -> tuple[str, int]:
+    """`filter_selected` JSON → (corpus order, publish_time days; 0 = any)."""
+    if not raw:
+        return "", 0
+    try:
+        sel = json.loads(raw)
+    except ValueError:
+        return "", 0
+    order = {"1": "like", "2": "pubdate"}.get(str(sel.get("sort_type", "0")), "")
+    return order, _int(str(sel.get("publish_time", "0")), 0)
+
+
+@router.get("/aweme/v1/web/general/search/single/")
+@router.get("/aweme/v1/web/search/item/")
+async def search(request: Request) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "search")
+    params = request.query_params
+    count = min(20, max(1, _int(params.get("count"), 10)))
+    offset = max(0, _int(params.get("offset"), 0))
+    page = offset // count + 1
+    fault = world.faults.take("douyin", "search", page)
+    early = await _pre_fault(world, fault, "search", offset)
+    if early is not None:
+        return early
+    reason = world.tokens.check(request.url.query, request.cookies.get(COOKIE), request.headers.get("user-agent", ""))
+    if reason is None and (len(params.get("webid", "")) != 19 or not params.get("webid", "").isdigit()
+                           or len(params.get("msToken", "")) < 20):
+        reason = "bad_params"
+    if reason is not None:
+        world.stats.reject("douyin", reason)
+        return Response(b"", status_code=200, media_type="application/json; charset=utf-8")
+    keyword = " ".join(params.get("keyword", "").split())
+    if not keyword:
+        return json_response({"status_code": 2, "status_msg": "invalid parameter: keyword"})
+    order, days = _filters(params.get("filter_selected"))
+    hits = world.corpus.search("douyin", keyword, order, since=ANCHOR_TS - days * 86400 if days else 0)
+    indices = hits.window(offset, offset + count)
+    data = []
+    for j, index in enumerate(indices, start=offset):
+        if not world.is_live("douyin", index):
+            continue
+        if hits.woven:
+            world.corpus.remember_weave("douyin", index, hits.woven)
+        post = world.corpus.post("douyin", index)
+        info = aweme_info(world, post, hits.woven)
+        if j % MIX_EVERY == MIX_EVERY - 5:
+            others = [world.corpus.post("douyin", i) for i in world.corpus.posts_of_author("douyin", post.author.index, 4)
+                      if i != index and world.is_live("douyin", i)][:2]
+            items = [info] + [aweme_info(world, o) for o in others]
+            data.append({"type": 16, "card_unique_name": "aweme_mix", "aweme_mix_info": {
+                "mix_info": {"mix_id": str(7_100_000_000_000_000_000 + h64(world.seed, "mix", index) % 10**17),
+                             "mix_name": f"{post.author.nickname}的合集", "statis": {"updated_to_episode": len(items)}},
+                "mix_items": items}})
+        else:
+            data.append({"type": 1, "card_unique_name": "video", "aweme_info": info})
+    cursor = offset + count
+    logid = _logid()
+    body = {
+        "status_code": 0,
+        "status_msg": "",
+        "data": data,
+        "qc": "",
+        "cursor": cursor,
+        "has_more": 1 if cursor < len(hits) else 0,
+        "ad_info": {},
+        "backtrace": secrets.token_urlsafe(24),
+        "extra": {"now": int(time.time() * 1000), "logid": logid, "fatal_item_ids": [],
+                  "search_request_id": params.get("search_id", ""), "scenes": ["AB"]},
+        "log_pb": {"impr_id": logid},
+        "search_nil_info": None,
+        "global_doodle_config": {
+            "keyword": keyword, "display_filter_bar": 1, "new_source": "normal_search",
+            "search_channel": params.get("search_channel", "aweme_general"), "hit_dou_plus": 0,
+            "filter_settings": [
+                {"title": "排序依据", "name": "sort_type", "default_index": 0,
+                 "options": [{"name": "综合排序", "value": "0"}, {"name": "最多点赞", "value": "1"},
+                             {"name": "最新发布", "value": "2"}]},
+                {"title": "发布时间", "name": "publish_time", "default_index": 0,
+                 "options": [{"name": "不限", "value": "0"}, {"name": "一天内", "value": "1"},
+                             {"name": "一周内", "value": "7"}, {"name": "半年内", "value": "180"}]},
+            ] if params.get("need_filter_settings") == "1" else [],
+        },
+    }
+    return _post_fault(fault, json_response(body), "data", "aweme_list")
+
+
+@router.get("/aweme/v1/web/aweme/detail/")
+async def detail(request: Request) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "detail")
+    fault = world.faults.take("douyin", "detail")
+    early = await _pre_fault(world, fault, "detail")
+    if early is not None:
+        return early
+    aweme_id = request.query_params.get("aweme_id", "")
+    if not aweme_id:
+        return json_response({"status_code": 2, "status_msg": "invalid parameter: aweme_id"})
+    index = world.corpus.index_of("douyin", aweme_id)
+    state = "deleted" if index is None else world.state_of("douyin", index)
+    if state != "live":
+        reason, msg, notice = FILTER[state]
+        body = {"status_code": 0, "status_msg": "", "aweme_detail": None,
+                "filter_detail": {"aweme_id": aweme_id, "filter_reason": reason, "detail_msg": msg, "notice": notice,
+                                  "is_visible_to_user": False},
+                "log_pb": {"impr_id": _logid()}}
+        return _post_fault(fault, json_response(body), "aweme_detail", "aweme")
+    body = {"status_code": 0, "status_msg": "", "aweme_detail": aweme_info(world, world.corpus.post("douyin", index)),
+            "log_pb": {"impr_id": _logid()}}
+    return _post_fault(fault, json_response(body), "aweme_detail", "aweme")
+
+
+# ------------------------------------------------------------------------------------------------- pages
+
+
+@router.get("/", response_class=HTMLResponse)
+@router.get("", include_in_schema=False, response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    world_of(request).stats.hit("douyin", "home")
+    return HTMLResponse(douyin_pages.home_page())
+
+
+@router.get("/search/{keyword:path}", response_class=HTMLResponse)
+async def search_page(request: Request, keyword: str) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "search_page")
+    cookie = request.cookies.get(COOKIE)
+    nonce = world.tokens.nonce_of(cookie)
+    fresh = nonce is None
+    if fresh:  # reuse a valid cookie so several tabs of one browser keep working together
+        cookie = world.tokens.new_cookie()
+        nonce = world.tokens.nonce_of(cookie)
+    resp = HTMLResponse(douyin_pages.search_page(keyword, cookie, world.tokens.secret(nonce)))
+    if fresh:
+        resp.set_cookie(COOKIE, cookie, max_age=30 * 86400, path="/", httponly=True, samesite="lax")
+    return resp
+
+
+def _post_page(world: World, post_id: str, note: bool) -> Response:
+    index = world.corpus.index_of("douyin", post_id)
+    if index is None:
+        return HTMLResponse(douyin_pages.gone_page("你要观看的视频不存在"))
+    state = world.state_of("douyin", index)
+    if state != "live":
+        return HTMLResponse(douyin_pages.gone_page(FILTER[state][1]))
+    post = world.corpus.post("douyin", index)
+    return HTMLResponse(douyin_pages.post_page(post, aweme_info(world, post), note))
+
+
+@router.get("/video/{aweme_id}", response_class=HTMLResponse)
+async def video_page(request: Request, aweme_id: str) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "video_page")
+    return _post_page(world, aweme_id, note=False)
+
+
+@router.get("/note/{aweme_id}", response_class=HTMLResponse)
+async def note_page(request: Request, aweme_id: str) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "note_page")
+    return _post_page(world, aweme_id, note=True)
+
+
+@router.get("/user/{sec_uid}", response_class=HTMLResponse)
+async def user_page(request: Request, sec_uid: str) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "user_page")
+    a = world.corpus.author_index("douyin", sec_uid)
+    if a is None:
+        return HTMLResponse(douyin_pages.gone_page("用户不存在"), status_code=404)
+    posts = [world.corpus.post("douyin", i) for i in world.corpus.posts_of_author("douyin", a)
+             if world.is_live("douyin", i)]
+    return HTMLResponse(douyin_pages.user_page(world.corpus.author("douyin", a), posts))

@@ -1,0 +1,96 @@
+"""Injected failures: what the real platforms do to a crawler on a bad day, switchable from the control plane.
+
+A fault pre-empts an endpoint's normal processing (it stands for the platform's gateway or back end), except
+`slow`, which only delays a normal answer. Each platform route asks `FaultBook.take(...)` once per request and
+renders whatever fault it gets in that platform's own shape (see bilibili.py / douyin.py).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import asdict, dataclass, field
+
+KINDS = frozenset({
+    "rate_limit", "server_error", "slow", "captcha", "malformed_json", "schema_change", "error_code",
+    "login_expired", "blocked",
+})
+ENDPOINTS = {
+    "bilibili": frozenset({"search", "view", "nav"}),
+    "douyin": frozenset({"search", "detail"}),
+}
+
+
+class FaultError(ValueError):
+    pass
+
+
+@dataclass
+class Fault:
+    id: int
+    platform: str
+    endpoint: str
+    kind: str
+    pages: list[int] | None = None  # only these result pages (None: every request)
+    times: int | None = None  # remaining uses (None: unlimited)
+    retry_after: float = 5.0
+    delay: float = 2.0
+    hits: int = field(default=0)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class FaultBook:
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def add(self, spec: dict) -> Fault:
+        platform, endpoint, kind = spec.get("platform"), spec.get("endpoint"), spec.get("kind")
+        if platform not in ENDPOINTS:
+            raise FaultError(f"platform must be one of {sorted(ENDPOINTS)}")
+        if endpoint not in ENDPOINTS[platform]:
+            raise FaultError(f"endpoint for {platform} must be one of {sorted(ENDPOINTS[platform])}")
+        if kind not in KINDS:
+            raise FaultError(f"kind must be one of {sorted(KINDS)}")
+        pages = spec.get("pages")
+        if pages is not None and (not isinstance(pages, list) or not all(isinstance(p, int) for p in pages)):
+            raise FaultError("pages must be a list of integers")
+        times = spec.get("times")
+        if times is not None and (not isinstance(times, int) or times < 1):
+            raise FaultError("times must be a positive integer")
+        fault = Fault(
+            id=next(self._ids), platform=platform, endpoint=endpoint, kind=kind, pages=pages, times=times,
+            retry_after=float(spec.get("retry_after", 5) or 0), delay=float(spec.get("delay", 2) or 0),
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> int:
+        with self._lock:
+            n = len(self._faults)
+            self._faults.clear()
+        return n
+
+    def list(self) -> list[dict]:
+        with self._lock:
+            return [f.as_dict() for f in self._faults]
+
+    def take(self, platform: str, endpoint: str, page: int | None = None) -> Fault | None:
+        """The first fault matching this request, spending one of its `times`."""
+        with self._lock:
+            for f in self._faults:
+                if f.platform != platform or f.endpoint != endpoint:
+                    continue
+                if f.pages is not None and (page is None or page not in f.pages):
+                    continue
+                f.hits += 1
+                if f.times is not None:
+                    f.times -= 1
+                    if f.times <= 0:
+                        self._faults.remove(f)
+                return f
+        return None
