@@ -123,17 +123,79 @@ def demo(
     pages: Annotated[int, typer.Option(min=1, help="Result pages per keyword.")] = 2,
     size: Annotated[int, typer.Option(min=100, max=1_000_000, help="Emulated posts per platform.")] = 5000,
     database: Annotated[str, typer.Option(help="Database URL (default: var/demo.db).")] = "",
+    host: Annotated[str, typer.Option(help="Address the review app listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port the review app listens on.")] = 8000,
 ) -> None:
-    """The whole job on the built-in emulator: crawl Bilibili and Douyin for the seed keywords, score, queue."""
-    from takedown.demo import format_summary, run_demo
+    """The whole job on the built-in emulator: crawl Bilibili and Douyin for the seed keywords, score, queue,
+    then serve the review app with a demo login (unless --no-serve)."""
+    from takedown.demo import demo_database_url, format_summary, run_demo
 
     summary = run_demo(pages=pages, size=size, database_url=database)
     if as_json:
         typer.echo(json.dumps(summary, ensure_ascii=False))
     else:
         format_summary(summary, Console())
-    if not no_serve:
-        err.print("The review web app is not built yet: the pipeline ran once (same as --no-serve).")
+    if no_serve:
+        return
+    from takedown.db import make_engine
+    from takedown.web.serve import ensure_demo_user, serve
+
+    engine = make_engine(demo_database_url(database))
+    username, password = ensure_demo_user(engine)
+    engine.dispose()
+    Console().print(f"\n[bold]review app:[/bold] http://{host}:{port}   demo login: [bold]{username}[/bold] / "
+                    f"[bold]{password}[/bold]   (Ctrl-C stops)")
+    serve(demo_database_url(database), host=host, port=port)
+
+
+user_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="reviewer, lead or admin.")] = "reviewer",
+) -> None:
+    """Create a web app user. The password is prompted (twice), or read from stdin when piped."""
+    from takedown.auth import UserError, check_role, create_user, get_user
+    from takedown.db import make_engine, session_scope, upgrade
+
+    try:
+        check_role(role)
+    except UserError as exc:
+        _fail(str(exc))
+    engine = make_engine(get_settings().resolved_database_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        if get_user(session, name) is not None:
+            _fail(f"the user {name!r} already exists")
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with session_scope(engine) as session:
+            user = create_user(session, name, password, role)
+    except UserError as exc:
+        _fail(str(exc))
+    err.print(f"created user {user.username!r} with role {user.role}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the review web app against the configured database until interrupted."""
+    from sqlalchemy.engine import make_url
+
+    from takedown.web.serve import serve as serve_app
+
+    settings = get_settings()
+    shown = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+    err.print(f"review app on http://{host}:{port} (database {shown})")
+    serve_app(settings.resolved_database_url, host=host, port=port)
 
 
 def main() -> None:  # pragma: no cover - console script entry

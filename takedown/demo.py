@@ -23,13 +23,18 @@ DEMO_SEED = 7
 TOP_N = 10
 
 
+def demo_database_url(database_url: str = "") -> str:
+    """The demo keeps its own SQLite file unless told otherwise, so it never mixes with real data."""
+    return database_url or f"sqlite:///{get_settings().var_dir / 'demo.db'}"
+
+
 def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "") -> dict[str, Any]:
     from crawlers.run import CrawlJob, run_crawls
     from emulator.server import running
     from takedown.browser import ensure_chromium
 
     settings = get_settings().model_copy()
-    settings.database_url = database_url or f"sqlite:///{settings.var_dir / 'demo.db'}"
+    settings.database_url = demo_database_url(database_url)
     settings.download_delay = 0.0  # the emulator needs no politeness
     settings.concurrency_per_platform = 4
     settings.chromium_path = ensure_chromium(settings.chromium_path)

@@ -58,6 +58,23 @@ class Settings(BaseSettings):
     concurrency_per_platform: int = 1
     keywords: list[str] = Field(default_factory=lambda: list(SEED_KEYWORDS))
 
+    # --- review web app ---
+    # Signs the session cookie. Empty: a random secret is created once in var_dir/web_secret (mode 0600).
+    web_session_secret: str = ""
+    # A session ends after this many minutes without a request, and in any case this many hours after login.
+    web_session_idle_minutes: int = 120
+    web_session_max_hours: int = 12
+    # Send the session cookie over HTTPS only (set it when the app is served behind TLS).
+    web_cookie_secure: bool = False
+    # Failed logins allowed per username and client address within the window, then 429 until it passes.
+    web_login_max_failures: int = 5
+    web_login_window_seconds: int = 300
+    # Rows per queue page, and the most a bulk decision on a whole filter result may change at once.
+    web_page_size: int = 50
+    web_bulk_filter_max: int = 5000
+    # Times are shown in this zone (the team works in China).
+    web_timezone: str = "Asia/Shanghai"
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -1,0 +1,1 @@
+"""Routes: public (login, health), pages, admin, api. Thin: they parse, call the core, render."""
