@@ -15,11 +15,11 @@ import tempfile
 import time
 
 import httpx
-from emulator.server import running
 from sqlmodel import Session
 
 from bench.common import Figure
 from crawlers.platforms.bilibili import BilibiliAdapter
+from emulator.server import running
 from takedown.db import make_engine
 from takedown.models import CrawlRun
 

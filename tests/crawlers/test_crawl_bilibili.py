@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from emulator.server import running
 from sqlalchemy import select
 from sqlmodel import Session
 
 from crawlers.platforms.base import FetchMode
 from crawlers.platforms.bilibili import BilibiliAdapter
+from emulator.server import running
 from takedown.db import make_engine
 from takedown.models import CrawlStatus, Post, Score, Sighting
 from tests.crawlers.crawl_helpers import clear_faults, count, crawl, errors_of, run_record, set_fault

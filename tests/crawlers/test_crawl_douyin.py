@@ -6,12 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from emulator.server import running
 from sqlalchemy import select
 from sqlmodel import Session
 
 from crawlers.platforms.base import FetchMode
 from crawlers.platforms.douyin import DouyinAdapter
+from emulator.server import running
 from takedown.db import make_engine
 from takedown.models import CrawlStatus, Post, Sighting
 from tests.conftest import needs_chromium
