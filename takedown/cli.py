@@ -82,10 +82,10 @@ def score(
     from takedown.scoring.io import run_score
 
     summary = run_score(input, output)
-    for problem in summary.get("errors", []):
-        err.print(f"[yellow]skipped[/yellow] {problem}")
-    err.print(f"scored {summary['scored']} records into {output}"
-              + (f"; {len(summary.get('errors', []))} bad records" if summary.get("errors") else ""))
+    for problem in summary["errors"]:
+        err.print(f"bad record on line {problem['line']}: {problem['error']}", markup=False, highlight=False)
+    err.print(f"scored {summary['scored']} of {summary['records']} records into {output} "
+              f"(model {summary['model_version']})", markup=False)
 
 
 @app.command(name="eval")
@@ -98,8 +98,16 @@ def evaluate(
     from takedown.scoring.evaluate import format_report
     from takedown.scoring.io import run_eval
 
-    metrics = run_eval(labeled, cv=cv)
-    typer.echo(json.dumps(metrics, ensure_ascii=False, indent=2) if as_json else format_report(metrics))
+    result = run_eval(labeled, cv=cv)
+    for problem in result["skipped"]:
+        err.print(f"skipped line {problem['line']} ({problem['id']}): {problem['error']}", markup=False)
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    typer.echo(format_report(result["metrics"], title=f"scorer {result['model_version']} on {labeled.name}"))
+    if cv:
+        typer.echo("")
+        typer.echo(format_report(result["cross_validation"], title=f"{cv}-fold cross-validation"))
 
 
 @app.command(name="emulator")

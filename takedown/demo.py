@@ -48,7 +48,8 @@ def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "") -> dic
               f"{len(SEED_KEYWORDS)} seed keywords, {pages} pages each ...", file=sys.stderr)
         jobs = [CrawlJob(platform, list(SEED_KEYWORDS), pages) for platform in DEMO_PLATFORMS]
         run_ids = run_crawls(jobs, settings, log_level="WARNING")
-    summary = build_summary(engine, run_ids)
+        summary = build_summary(engine, run_ids)
+        summary["ground_truth"] = queue_against_truth(engine, emulator_url)
     summary["database"] = engine.url.render_as_string(hide_password=True)
     summary["emulator"] = {"seed": DEMO_SEED, "size": size}
     engine.dispose()
@@ -79,6 +80,25 @@ def build_summary(engine, run_ids: dict[str, int | None]) -> dict[str, Any]:
             }
         queued = session.execute(select(Post.id).where(Post.review_state == ReviewState.QUEUED)).all()
     return {"platforms": platforms, "queue": len(queued)}
+
+
+def queue_against_truth(engine, emulator_url: str) -> dict[str, Any]:
+    """How many queued posts the emulator labelled as real promotions, and how many promotions stayed out."""
+    import httpx
+
+    with session_scope(engine) as session:
+        rows = session.execute(select(Post.platform, Post.platform_post_id, Post.review_state)).all()
+    counts = {"queued": 0, "queued_promotions": 0, "promotions": 0, "posts": len(rows)}
+    with httpx.Client(base_url=emulator_url, timeout=10) as client:
+        for platform, post_id, state in rows:
+            label = client.get(f"/_emu/truth/{platform}/{post_id}").json().get("label")
+            queued = state == ReviewState.QUEUED
+            counts["queued"] += queued
+            counts["promotions"] += label == 1
+            counts["queued_promotions"] += queued and label == 1
+    counts["precision"] = round(counts["queued_promotions"] / counts["queued"], 4) if counts["queued"] else None
+    counts["recall"] = round(counts["queued_promotions"] / counts["promotions"], 4) if counts["promotions"] else None
+    return counts
 
 
 def _candidate(session, post: Post) -> dict[str, Any]:
@@ -113,3 +133,8 @@ def format_summary(summary: dict[str, Any], console: Console) -> None:
             top.add_row(f"{c['score']:.3f}", Text(c["title"][:60]), Text(reasons))
         console.print(top)
     console.print(f"review queue: {summary['queue']} posts; database: {summary['database']}")
+    truth = summary.get("ground_truth")
+    if truth and truth["queued"]:
+        console.print(f"against the emulator's labels: {truth['queued_promotions']} of {truth['queued']} queued posts "
+                      f"are promotions (precision {truth['precision']:.2%}); the queue holds "
+                      f"{truth['recall']:.2%} of the {truth['promotions']} promotions crawled")

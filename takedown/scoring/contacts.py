@@ -1,0 +1,312 @@
+"""Contact extraction: WeChat ids, phone numbers, QQ numbers, links and e-mail addresses.
+
+Runs over `Normalised.base` (folded, simplified, separators between characters dropped, lexicon terms NOT yet
+mapped, so ids stay intact). Values are normalised as the corpus labels them: digits only for phone and QQ,
+lower-case WeChat ids, links without scheme, e-mail addresses as type "other".
+
+Phone numbers: mainland mobiles (1[3-9] + 9 digits), landlines with area code (0xx…), 400/800 numbers, and the
+regulators' and police hotlines (12378, 96110 …: the corpus labels a mentioned hotline as a phone). Digits
+may be written with spaces, dashes, dots, slashes, ✘, circled digits, Chinese numerals (一二三, 壹贰叁, 幺) or
+the letter o for zero. Numbers that are prices, amounts, years, dates, percentages or durations are skipped.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from typing import NamedTuple
+
+from takedown.scoring.lexicon import CHINESE_DIGIT_CLASS, CHINESE_DIGITS
+from takedown.scoring.normalise import SEGMENT_SEPARATOR, Normalised, normalise
+
+HOTLINES = frozenset({
+    "12378",  # NFRA banking and insurance consumer complaints
+    "12377",  # CAC illegal and harmful information reports
+    "12321",  # spam and harassment reports
+    "12315",  # market regulation complaints
+    "12345",  # government service hotline
+    "12363",  # PBoC financial consumer rights
+    "12386",  # CSRC investor hotline
+    "12348",  # legal aid
+    "96110",  # police anti-fraud warning line
+})
+
+CN = CHINESE_DIGIT_CLASS
+_DIGIT_TABLE = {ord(k): v for k, v in CHINESE_DIGITS.items()} | {ord("o"): "0"}
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+
+# Every pattern below starts with a literal or a character class (look-behinds come after the first
+# character): the regex engine can then skip to candidate positions instead of trying each one.
+_EMAIL_RE = re.compile(r"[a-z0-9](?<![a-z0-9._%+\-][a-z0-9])[a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")
+_TLDS = (
+    "com|cn|net|org|vip|pro|cc|top|xyz|info|io|me|co|club|site|online|shop|ltd|link|app|tv|fun|icu|wang|ink|"
+    "live|store|tech|biz|work|life|love|asia|mobi|cloud|group|law|press|ren|xin|red|gov|edu|hk|tw"
+)
+# a link is found from its top-level domain, then extended to the left and right
+_TLD_RE = re.compile(rf"(?:\.|点)(?:{_TLDS})(?![a-z0-9\-])")
+_URL_LEFT_RE = re.compile(r"(?:https?://)?(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.|点))*[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?$")
+_URL_PATH_RE = re.compile(r"/[a-z0-9_\-./?=&%#~+]*")
+
+# WeChat: a cue, then (after an optional colon, quote or heart) an id. Strong cues name WeChat; weak cues
+# (加, ➕, 联系, 号) only count when the id looks like an account (has a digit, _ or -) or a colon follows.
+_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信“\"'「『]*"
+_WX_CUE_RE = re.compile(
+    rf"(?:微信号?|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|小绿书号?|wechat|weixin|wei ?xin"
+    rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
+    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号){_WX_GAP}(?=[a-z{CN}0-9])"
+)
+_WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号"})
+_WX_CUE_WORD_RE = re.compile(rf"^(.*?){_WX_GAP}$", re.S)
+_WX_SUFFIX_RE = re.compile(r"\((?:v|vx|wx|微信)\)")
+_WX_BEFORE_SUFFIX_RE = re.compile(r"(?<![a-z0-9_\-])([a-z][a-z0-9_\-]{5,19})\s*$")
+_ID_PIECE_RE = re.compile(rf"(\s?)([a-z0-9_\-]+|[{CN}]+)")
+_WX_ID_RE = re.compile(r"[a-z][a-z0-9_\-]{5,19}")
+_CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190427765" is a QQ number
+
+# digit runs: digits (any script) with short separator runs between them
+_SEP = r"[ \-.·/|丨✘×~—–_]"
+_RUN_RE = re.compile(
+    rf"[0-9{CN}](?<![a-z0-9{CN}][0-9{CN}])(?:{_SEP}{{0,3}}[0-9o{CN}])*"
+)
+_UNIT_AFTER_RE = re.compile(
+    r"\s?(?:元|块|万|千|百|亿|w(?![a-z])|k(?![a-z])|%|％|期|天|个|岁|年|月|日|号(?!码)|次|人|单|条|家|分|秒|倍|折|"
+    r"小时|周|笔|张|位|名|页|集|节|讲|句|套|份|本|克|斤|米|楼|层|届|级|平|度|部|台|辆|篇|首|遍)"
+)
+_QQ_CUE_BEFORE_RE = re.compile(r"(?:qq|扣扣|企鹅|(?<![a-z0-9])q)(?:群号?|号码?)?[\s:=“\"]*$")
+_QQ_CUE_ANY_RE = re.compile(r"qq|扣扣|企鹅|(?<![a-z0-9])q号")
+_MONEY_BEFORE_RE = re.compile(r"(?:[¥$￥]|第|价|售价|原价|现价|rmb)\s*$")
+
+_MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
+_SERVICE_RE = re.compile(r"[48]00\d{7}|95\d{3}|95\d{6}|1010\d{4}")  # 400/800, 95xxx and 1010xxxx lines
+_LANDLINE_RE = re.compile(r"0[1-9]\d{8,10}")
+
+
+class FoundContact(NamedTuple):
+    """A contact found in `Normalised.base`: [start, end) is the value, [cue_start, end) the value with the
+    words that introduce it ("V：", "📞"), both in base positions. `obfuscated`: written to dodge filters
+    (Chinese numerals, circled digits, spaced-out characters)."""
+
+    type: str
+    value: str
+    start: int
+    end: int
+    cue_start: int
+    obfuscated: bool
+
+
+def extract(text: str) -> list[tuple[str, str]]:
+    """Contacts in one text, as (type, value) pairs in order of appearance, without duplicates."""
+    seen: dict[tuple[str, str], None] = {}
+    for c in find_contacts(normalise(text)):
+        seen.setdefault((c.type, c.value), None)
+    return list(seen)
+
+
+def find_contacts(norm: Normalised) -> list[FoundContact]:
+    """Every contact in `norm.base` (duplicates included, one per occurrence), in order of position."""
+    text = norm.base
+    segments = _segment_bounds(text)
+    taken = bytearray(len(text) + 1)  # 1 where a contact (or its cue) was already found
+    found: list[FoundContact] = []
+
+    def free(a: int, b: int) -> bool:
+        return taken.find(1, a, max(a + 1, b)) < 0
+
+    def add(kind: str, value: str, a: int, b: int, cue: int) -> None:
+        taken[cue:b] = b"\x01" * (b - cue)
+        found.append(FoundContact(kind, value, a, b, cue, _obfuscated(norm, kind, a, b)))
+
+    if "@" in text:
+        for m in _EMAIL_RE.finditer(text):
+            add("other", m.group(), m.start(), m.end(), m.start())
+    for m in _TLD_RE.finditer(text):
+        left = _URL_LEFT_RE.search(text, max(0, m.start() - 80), m.start())
+        if left is None or text[left.start() - 1:left.start()] in ("@", "_", "-") and left.start() > 0:
+            continue
+        start = left.start()
+        path = _URL_PATH_RE.match(text, m.end())
+        end = path.end() if path else m.end()
+        if free(start, end):
+            value = re.sub(r"^https?://", "", text[start:end]).replace("点", ".").rstrip("./")
+            add("url", value, start, end, start)
+    _find_wechat(text, segments, free, add)
+    _find_numbers(text, segments, free, add)
+    found.sort(key=lambda c: c.start)
+    return found
+
+
+# ---------------------------------------------------------------------------------------------- WeChat
+def _find_wechat(text: str, segments: list[tuple[int, int]], free, add) -> None:
+    for m in _WX_SUFFIX_RE.finditer(text):
+        before = _WX_BEFORE_SUFFIX_RE.search(text, max(0, m.start() - 24), m.start())
+        if before and free(before.start(1), before.end(1)):
+            add("wechat", before.group(1), before.start(1), before.end(1), before.start(1))
+    seg_starts = None
+    for m in _WX_CUE_RE.finditer(text):
+        start = m.end()
+        if not free(m.start(), start + 1):
+            continue
+        if seg_starts is None:
+            seg_starts = [s for s, _ in segments]
+        seg_end = segments[bisect_right(seg_starts, start) - 1][1]
+        ident, end = _read_id(text, start, seg_end)
+        if not ident or not _WX_ID_RE.fullmatch(ident) or _CHANNEL_PREFIX_RE.fullmatch(ident):
+            continue
+        cue = _WX_CUE_WORD_RE.match(m.group())
+        cue_word = cue.group(1) if cue else m.group()
+        if cue_word in _WX_WEAK_CUES and not (":" in m.group() or re.search(r"[0-9_\-]", ident)):
+            continue
+        if free(start, end):
+            add("wechat", ident, start, end, m.start())
+
+
+def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
+    """Read an id written in pieces ("s_a_ 1 3 9 9", "zx 零幺九九 by") from `pos`; return (id, end)."""
+    pieces: list[str] = []
+    end = pos
+    while end < limit:
+        m = _ID_PIECE_RE.match(text, end)
+        if not m or m.end() > limit:
+            break
+        space, piece = m.group(1), m.group(2)
+        if not pieces and space:
+            break
+        numeral = piece[0] in CHINESE_DIGITS
+        # a Chinese numeral run glued to other CJK text is a word (一对一, 三个月), not part of the id
+        if numeral and m.end() < limit and re.match(f"[{_CJK}]", text[m.end()]) and text[m.end()] not in CHINESE_DIGITS:
+            break
+        if pieces and space:
+            prev = pieces[-1]
+            short = len(piece) <= 2 or len(prev) <= 2
+            if not (short or numeral or piece.isdigit()):
+                break
+        pieces.append(piece.translate(_DIGIT_TABLE) if numeral else piece)
+        end = m.end()
+        if sum(map(len, pieces)) > 20:
+            return "", end
+    return "".join(pieces), end
+
+
+# ---------------------------------------------------------------------------------------------- numbers
+def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> None:
+    seg_starts = [s for s, _ in segments]
+    bare: list[tuple[str, int, int]] = []
+    for m in _RUN_RE.finditer(text):
+        raw = m.group()
+        if len(raw) < 5:  # no phone or QQ number has fewer than five digits
+            continue
+        a = m.start()
+        while raw and raw[-1] in "o -.·/|丨✘×~—–_":  # trailing letter o or separator is not a digit
+            raw = raw[:-1]
+        b = a + len(raw)
+        if not free(a, b):
+            continue
+        seg = bisect_right(seg_starts, a) - 1
+        seg_start, seg_end = segments[seg]
+        before = text[max(seg_start, a - 12):a]
+        if _MONEY_BEFORE_RE.search(before) or _UNIT_AFTER_RE.match(text, b, seg_end):
+            continue
+        qq_cue = bool(_QQ_CUE_BEFORE_RE.search(before))
+        groups = []
+        for g in re.finditer(rf"[0-9o{CN}]+", raw):
+            groups.append((g.group().translate(_DIGIT_TABLE), a + g.start(), a + g.end()))
+        for kind, value, s, e in _classify_run(groups, qq_cue):
+            add(kind, value, s, e, _cue_start(text, seg_start, s))
+        if not qq_cue and groups:
+            digits = "".join(g[0] for g in groups)
+            if 5 <= len(digits) <= 11 and not _classify(digits, False) and _is_bare(text, seg_start, seg_end, a, b):
+                bare.append((digits, a, b))
+    if bare and _has_unattached_qq_cue(text):
+        for digits, a, b in bare:
+            if digits[0] != "0" and free(a, b):
+                add("qq", digits, a, b, a)
+
+
+def _has_unattached_qq_cue(text: str) -> bool:
+    """A QQ cue without a number after it ("企鹅号在评论区"): a bare number elsewhere is then the QQ."""
+    for m in _QQ_CUE_ANY_RE.finditer(text):
+        if not re.match(rf"[\s:=“\"号码群]*[0-9{CN}]", text[m.end():m.end() + 6]):
+            return True
+    return False
+
+
+def _classify(digits: str, qq_cue: bool) -> tuple[str, str] | None:
+    if qq_cue:
+        return ("qq", digits) if 5 <= len(digits) <= 11 and digits[0] != "0" else None
+    m = _MOBILE_RE.fullmatch(digits)
+    if m:
+        return "phone", m.group(1)
+    if _SERVICE_RE.fullmatch(digits) or _LANDLINE_RE.fullmatch(digits) or digits in HOTLINES:
+        return "phone", digits
+    return None
+
+
+def _classify_run(groups: list[tuple[str, int, int]], qq_cue: bool) -> list[tuple[str, str, int, int]]:
+    """Split a run of digit groups into numbers: the whole run if it is one, else the partition that covers
+    the most digits with valid numbers ("021-6438 2719 / 13764829103" is two phones)."""
+    if not groups:
+        return []
+    whole = _classify("".join(g[0] for g in groups), qq_cue)
+    if whole:
+        return [(whole[0], whole[1], groups[0][1], groups[-1][2])]
+    n = len(groups)
+    if n > 40:
+        return []
+    best: list[tuple[int, list]] = [(0, [])] + [(-1, [])] * n
+    for j in range(1, n + 1):
+        best[j] = best[j - 1]
+        for i in range(j):
+            digits = "".join(g[0] for g in groups[i:j])
+            if len(digits) > 13:
+                continue
+            found = _classify(digits, qq_cue and i == 0)
+            if found and best[i][0] + len(digits) > best[j][0]:
+                best[j] = (best[i][0] + len(digits), best[i][1] + [(found[0], found[1], groups[i][1], groups[j - 1][2])])
+    return best[n][1]
+
+
+def _is_bare(text: str, seg_start: int, seg_end: int, a: int, b: int) -> bool:
+    """The digit run is all there is on its line (a comment that is just a number)."""
+    line_start = max(seg_start, text.rfind("\n", seg_start, a) + 1)
+    nl = text.find("\n", b, seg_end)
+    line_end = seg_end if nl < 0 else nl
+    rest = text[line_start:a] + text[b:line_end]
+    return not re.search(rf"[a-z{_CJK}0-9]", rest.replace("置顶", "").replace("qq", ""))
+
+
+_CUE_WORDS_RE = re.compile(
+    r"(?:电话|热线|手机|号码|联系|咨询|拨打|致电|qq|扣扣|企鹅|tel|q)[^\n\x1f]{0,3}$"
+)
+
+
+def _cue_start(text: str, seg_start: int, start: int) -> int:
+    window_start = max(seg_start, start - 8)
+    m = _CUE_WORDS_RE.search(text, window_start, start)
+    return m.start() if m and m.end() == start else start
+
+
+def _segment_bounds(text: str) -> list[tuple[int, int]]:
+    bounds = []
+    pos = 0
+    while True:
+        i = text.find(SEGMENT_SEPARATOR, pos)
+        if i < 0:
+            bounds.append((pos, len(text)))
+            return bounds
+        bounds.append((pos, i))
+        pos = i + 1
+
+
+_ODD_DIGITS_RE = re.compile(rf"[{CN}①-⑳⓪-⓿❶-➓⓵-⓾０-９ｏＯ✘×丨]")
+_SPACED_OUT_RE = re.compile(r"(?:^|[ ./·\-])[0-9a-z](?:[ ./·\-]+[0-9a-z](?![0-9a-z])){2,}")
+
+
+def _obfuscated(norm: Normalised, kind: str, a: int, b: int) -> bool:
+    """Written to dodge filters: Chinese or circled numerals, look-alike letters, characters spaced out."""
+    s, e = norm.base_span(a, b)
+    original = norm.original[s:e]
+    if _ODD_DIGITS_RE.search(original) or _SPACED_OUT_RE.search(original.lower()):
+        return True
+    if kind in ("phone", "qq") and re.search(r"[oO]", original):
+        return True
+    return not original.isascii()

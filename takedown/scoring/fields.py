@@ -1,0 +1,106 @@
+"""Reading the text fields of a record, with the type checks the command-line contract promises."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from takedown.scoring.errors import RecordError
+
+# record key -> field name used by rules and reasons, in the order the fields are scored
+TEXT_KEYS = (("title", "title"), ("desc", "desc"), ("author_name", "author_name"), ("author_bio", "bio"))
+LIST_KEYS = (("hashtags", "hashtags"), ("comments", "comments"))
+FIELD_LABELS = {  # how a complaint names the field
+    "title": "标题", "desc": "正文", "hashtags": "话题标签", "bio": "账号简介", "comments": "评论",
+    "author_name": "账号昵称",
+}
+
+
+class Segment(NamedTuple):
+    field: str  # title | desc | hashtags | bio | comments | author_name
+    index: int  # position within a list field (hashtags, comments), else 0
+    text: str
+
+
+def record_id(record: Any) -> str:
+    """The id to report for `record`, even a broken one."""
+    if isinstance(record, Mapping):
+        rid = record.get("id")
+        if isinstance(rid, str):
+            return rid
+        if isinstance(rid, int) and not isinstance(rid, bool):
+            return str(rid)
+    return ""
+
+
+def read_segments(record: Any, strict: bool = True) -> tuple[str, list[Segment], list[RecordError]]:
+    """(id, text segments in scoring order, problems). Missing keys and None are empty.
+
+    strict=True raises the first problem as `RecordError`; strict=False leaves a bad field out and returns
+    the problems, so a batch can score what it can."""
+    problems: list[RecordError] = []
+    if not isinstance(record, Mapping):
+        err = RecordError("?", "record", f"expected a JSON object, got {type(record).__name__}")
+        if strict:
+            raise err
+        return "?", [], [err]
+    rid_raw = record.get("id")
+    rid = record_id(record)
+    if rid_raw is not None and rid == "":
+        problems.append(RecordError(repr(rid_raw)[:40], "id", f"expected a string, got {type(rid_raw).__name__}"))
+        if strict:
+            raise problems[0]
+    label = rid or "?"
+
+    def text_of(key: str) -> str:
+        value = record.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        err = RecordError(label, key, f"expected a string, got {type(value).__name__}")
+        if strict:
+            raise err
+        problems.append(err)
+        return ""
+
+    def list_of(key: str) -> list[str]:
+        value = record.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list | tuple):
+            err = RecordError(label, key, f"expected a list of strings, got {type(value).__name__}")
+            if strict:
+                raise err
+            problems.append(err)
+            return []
+        out = []
+        for k, item in enumerate(value):
+            if isinstance(item, str):
+                out.append(item)
+            elif item is not None:
+                err = RecordError(label, key, f"item {k} is {type(item).__name__}, expected a string")
+                if strict:
+                    raise err
+                problems.append(err)
+        return out
+
+    platform = record.get("platform")
+    if platform is not None and not isinstance(platform, str):
+        err = RecordError(label, "platform", f"expected a string, got {type(platform).__name__}")
+        if strict:
+            raise err
+        problems.append(err)
+
+    segments: list[Segment] = []
+    title, desc = text_of("title"), text_of("desc")
+    hashtags = list_of("hashtags")
+    author_name, bio = text_of("author_name"), text_of("author_bio")
+    comments = list_of("comments")
+    segments.append(Segment("title", 0, title))
+    segments.append(Segment("desc", 0, desc))
+    segments.extend(Segment("hashtags", k, h) for k, h in enumerate(hashtags))
+    segments.append(Segment("author_name", 0, author_name))
+    segments.append(Segment("bio", 0, bio))
+    segments.extend(Segment("comments", k, c) for k, c in enumerate(comments))
+    return rid, segments, problems

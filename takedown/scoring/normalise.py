@@ -1,0 +1,448 @@
+"""Text normalisation that undoes the promoters' disguises and records that they were used.
+
+`normalise(text)` returns a `Normalised`: the canonical text the rules read, the text before lexicon terms
+were mapped (`base`, which contact extraction reads: ids must not be rewritten), the evasion signals found on
+the way, and a map from every normalised position back to the original text, so a reason can quote what the
+post actually says.
+
+Steps, in order (each keeps the position map):
+1. fold: NFKC (full-width -> half-width, ① -> 1, 𝐕 -> v), lower-case latin, tone marks stripped, 🅧 -> x;
+2. invisible characters dropped (zero-width space/joiner, soft hyphen, variation selectors);
+3. traditional -> simplified (opencc t2s);
+4. lexicon symbols (🚢 -> 岸, 🐧 -> qq);
+5. separators between characters dropped: spaces/symbols/emoji between two CJK characters (正 信, 停·息),
+   emoji between word characters (网💰d), spaces between single latin letters (t.x.g.z, C S);
+   --> `base`
+6. lexicon terms mapped to canonical words (婷息挂帐 -> 停息挂账, zx -> 征信, 上an -> 上岸).
+   --> `text`
+Newlines and the segment separator (U+001F, used to join a record's fields) are never removed.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+
+from takedown.scoring.lexicon import CHINESE_DIGITS, Lexicon
+
+SEGMENT_SEPARATOR = "\x1f"
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"
+_EMOJI = (
+    "\u2190-\u21ff\u2300-\u23ff\u2500-\u25ff\u2600-\u27bf\u2900-\u297f\u2b00-\u2bff\u3030\u303d"
+    "\U0001f000-\U0001faff"
+)
+# Symbols that split a word when put between two CJK characters (clause punctuation such as ，。、：！ is not).
+_SPLIT_SYMBOLS = r".·•・*_~|/\\\-+=×✘✗✕^`'" + _EMOJI
+_HSPACE = " \t\u00a0\u3000"
+_DELIMITERS = "|/\\-+~=×"
+
+# Invisible characters: those a promoter inserts to break a keyword (counted), and those emoji carry anyway.
+_ZERO_WIDTH = "\u200b\u200c\u200e\u200f\u2060-\u2064\ufeff\u00ad\u180e"
+_SILENT = "\u200d\ufe00-\ufe0f\u0300-\u036f\U000e0020-\U000e007f\U000e0100-\U000e01ef"
+_INVISIBLE_RE = re.compile(f"[{_ZERO_WIDTH}{_SILENT}]+")
+_ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
+
+# runs of spaces and symbols; whether a run splits a word depends on its neighbours (checked in Python,
+# which is faster here than look-arounds the regex engine cannot skip ahead with)
+_SEP_RUN_RE = re.compile(f"[{_HSPACE}{_SPLIT_SYMBOLS}]+")
+_EMOJI_RUN_RE = re.compile(f"[{_EMOJI}]+")
+
+
+def _is_cjk(c: str) -> bool:
+    return ("\u4e00" <= c <= "\u9fff" or "\u3400" <= c <= "\u4dbf" or "\uf900" <= c <= "\ufaff"
+            or "\U00020000" <= c <= "\U0002ebef")
+
+
+def _is_word(c: str) -> bool:
+    return _is_cjk(c) or "a" <= c <= "z" or "0" <= c <= "9"
+
+
+# single latin letters with separators: t.x.g.z, C S, f z
+_LATIN_SPLIT_RE = re.compile(r"[a-z](?<![a-z0-9_\-.@/][a-z])(?:[ .·・*][a-z](?![a-z0-9]))+")
+_LATIN_SEP_RE = re.compile(r"[ .·・*]")
+
+
+class Variant(NamedTuple):
+    """One disguised spelling that was mapped: `original` as the post wrote it, `canonical` as rules read it."""
+
+    original: str
+    canonical: str
+    start: int  # span in the original text
+    end: int
+
+
+@dataclass(slots=True)
+class Evasion:
+    """What normalisation had to undo. Every count is a signal: ordinary posts need almost none of it."""
+
+    split_symbols: int = 0  # symbols/emoji glued between two characters of a word (停·息, 修👌复)
+    spaced_chars: int = 0  # CJK characters standing alone between spaces (正 信 有 问 题)
+    latin_splits: int = 0  # runs of single latin letters joined (t.x.g.z, C S)
+    zero_width: int = 0  # zero-width characters removed
+    fullwidth_letters: int = 0  # non-ASCII look-alike letters folded (Ｖ, 𝐕, 🅧)
+    traditional: int = 0  # characters converted traditional -> simplified
+    variants: list[Variant] = field(default_factory=list)  # homophone / pinyin / symbol spellings mapped
+    splits: list[tuple[int, int]] = field(default_factory=list)  # original spans of split-up words
+
+    @property
+    def total(self) -> int:
+        return (self.split_symbols + self.spaced_chars + self.latin_splits + self.zero_width
+                + self.fullwidth_letters + len(self.variants))
+
+    def as_dict(self) -> dict:
+        return {
+            "split_symbols": self.split_symbols,
+            "spaced_chars": self.spaced_chars,
+            "latin_splits": self.latin_splits,
+            "zero_width": self.zero_width,
+            "fullwidth_letters": self.fullwidth_letters,
+            "traditional": self.traditional,
+            "variants": [(v.original, v.canonical) for v in self.variants],
+        }
+
+
+class _Tracked:
+    """A text and, for each of its characters, the span of the original text it came from."""
+
+    __slots__ = ("text", "starts", "ends")
+
+    def __init__(self, text: str, starts: list[int] | None = None, ends: list[int] | None = None) -> None:
+        self.text = text
+        self.starts = starts  # None: identity (nothing changed length yet)
+        self.ends = ends
+
+    def span(self, i: int, j: int) -> tuple[int, int]:
+        if self.starts is None or self.ends is None:
+            return i, j
+        if j <= i:
+            pos = self.starts[i] if i < len(self.starts) else (self.ends[-1] if self.ends else 0)
+            return pos, pos
+        return self.starts[i], self.ends[j - 1]
+
+    def edit(self, edits: list[tuple[int, int, str]]) -> _Tracked:
+        """Apply non-overlapping (start, end, replacement) edits in order; replaced characters map to the
+        whole original span they replace."""
+        if not edits:
+            return self
+        text = self.text
+        if self.starts is None or self.ends is None:
+            starts: list[int] = list(range(len(text)))
+            ends: list[int] = list(range(1, len(text) + 1))
+        else:
+            starts, ends = self.starts, self.ends
+        out_text: list[str] = []
+        out_starts: list[int] = []
+        out_ends: list[int] = []
+        pos = 0
+        for a, b, repl in edits:
+            out_text.append(text[pos:a])
+            out_starts.extend(starts[pos:a])
+            out_ends.extend(ends[pos:a])
+            if repl:
+                if b > a:
+                    s, e = starts[a], ends[b - 1]
+                else:  # pure insertion: anchor on the previous character
+                    s = e = ends[a - 1] if a else 0
+                out_text.append(repl)
+                out_starts.extend([s] * len(repl))
+                out_ends.extend([e] * len(repl))
+            pos = b
+        out_text.append(text[pos:])
+        out_starts.extend(starts[pos:])
+        out_ends.extend(ends[pos:])
+        return _Tracked("".join(out_text), out_starts, out_ends)
+
+
+@dataclass(slots=True)
+class Normalised:
+    """The result of `normalise`. Positions in `text` and `base` map back with `span`/`base_span`."""
+
+    original: str
+    text: str
+    base: str
+    evasion: Evasion
+    _final: _Tracked
+    _base: _Tracked
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original span of `text[start:end]`."""
+        return self._final.span(start, end)
+
+    def base_span(self, start: int, end: int) -> tuple[int, int]:
+        """Original span of `base[start:end]`."""
+        return self._base.span(start, end)
+
+    def quote(self, start: int, end: int) -> str:
+        """The original text behind `text[start:end]`."""
+        s, e = self.span(start, end)
+        return self.original[s:e]
+
+    def base_quote(self, start: int, end: int) -> str:
+        s, e = self.base_span(start, end)
+        return self.original[s:e]
+
+
+# ---------------------------------------------------------------------------------------------- folding
+@lru_cache(maxsize=1)
+def _fold_tables() -> tuple[dict[str, str], re.Pattern[str], frozenset[str]]:
+    """(character -> folded form, regex of every character that folds, the look-alike letters).
+    Built once from unicodedata (about 0.2 s)."""
+    table: dict[int, str] = {}
+    multi: list[str] = []
+    lookalike: list[str] = []
+    ranges = [(0x80, 0xD800), (0xE000, 0x10000), (0x1D400, 0x1D800), (0x1F100, 0x1F300)]
+    for lo, hi in ranges:
+        for cp in range(lo, hi):
+            ch = chr(cp)
+            n = unicodedata.normalize("NFKC", ch)
+            digit = unicodedata.digit(ch, None)
+            if digit is not None and not (len(n) == 1 and n.isascii()):
+                n = str(digit)  # ❶ ➊ ⓵ and other digits NFKC leaves alone
+            if len(n) == 1:
+                base = "".join(c for c in unicodedata.normalize("NFD", n) if not unicodedata.combining(c))
+                if len(base) == 1 and base.isascii() and base.isalpha():
+                    n = base
+                n = n.lower() if n.isascii() else n
+                if n != ch:
+                    table[cp] = n
+                    if n.isascii() and n.isalpha():
+                        lookalike.append(ch)
+            elif n != ch and ch not in "…‥":
+                n = n.lower() if n.isascii() else n
+                table[cp] = n
+                multi.append(ch)
+    # enclosed letters NFKC leaves alone: 🅐-🅩 (negative circled), 🅰-🆉 (negative squared), 🇦-🇿
+    for lo in (0x1F150, 0x1F170, 0x1F1E6):
+        for k in range(26):
+            table[lo + k] = chr(ord("a") + k)
+            lookalike.append(chr(lo + k))
+    for k in range(26):
+        table[ord("A") + k] = chr(ord("a") + k)
+    table.pop(ord(SEGMENT_SEPARATOR), None)
+    folds = {chr(cp): v for cp, v in table.items()}
+    # the class holds only BMP characters: a class with astral ranges is tested range by range for every
+    # character; astral characters (emoji, 𝐕, 🅧) are found with one range and looked up instead
+    return folds, char_class(c for c in folds if ord(c) < 0x10000), frozenset(lookalike)
+
+
+def char_class(chars) -> re.Pattern[str]:
+    """A compiled character class of `chars`, written as ranges: the regex engine tests a class with
+    thousands of separate astral characters one by one, but ranges quickly."""
+    points = sorted({ord(c) for c in chars})
+    if not points:
+        return re.compile(r"(?!)")
+    parts = []
+    lo = prev = points[0]
+    for p in points[1:] + [-1]:
+        if p == prev + 1:
+            prev = p
+            continue
+        parts.append(re.escape(chr(lo)) if lo == prev else f"{re.escape(chr(lo))}-{re.escape(chr(prev))}")
+        lo = prev = p
+    return re.compile("[" + "".join(parts) + "]")
+
+
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _fold(t: _Tracked, ev: Evasion) -> _Tracked:
+    folds, bmp_re, lookalike = _fold_tables()
+    text = t.text
+    state = [0, False]  # look-alike letters folded, a fold changed the length
+
+    def repl(m: re.Match[str]) -> str:
+        c = m.group()
+        r = folds.get(c, c)
+        if c in lookalike:
+            state[0] += 1
+        if len(r) != 1:
+            state[1] = True
+        return r
+
+    folded = bmp_re.sub(repl, text)
+    if _ASTRAL_RE.search(folded):
+        folded = _ASTRAL_RE.sub(repl, folded)
+    ev.fullwidth_letters += state[0]
+    if not state[1]:  # one-to-one (the usual case): positions do not move
+        return _Tracked(folded, t.starts, t.ends)
+    hits = [m for m in bmp_re.finditer(text)] + [m for m in _ASTRAL_RE.finditer(text) if m.group() in folds]
+    hits.sort(key=lambda m: m.start())
+    return t.edit([(m.start(), m.end(), folds[m.group()]) for m in hits])
+
+
+# ------------------------------------------------------------------------------------ traditional chars
+@lru_cache(maxsize=1)
+def _t2s() -> tuple[object, re.Pattern[str], dict[int, str]]:
+    import opencc  # C++-backed; imported lazily so importing the package stays cheap
+
+    converter = opencc.OpenCC("t2s")
+    chars = [chr(cp) for lo, hi in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for cp in range(lo, hi)]
+    converted = converter.convert("\n".join(chars)).split("\n")
+    mapping = {}
+    if len(converted) == len(chars):
+        mapping = {ord(a): b for a, b in zip(chars, converted, strict=True) if a != b and len(b) == 1}
+    trad_re = char_class(chr(c) for c in mapping)
+    return converter, trad_re, mapping
+
+
+def _simplify(t: _Tracked, ev: Evasion) -> _Tracked:
+    converter, trad_re, mapping = _t2s()
+    if not trad_re.search(t.text):
+        return t
+    converted = converter.convert(t.text)  # type: ignore[attr-defined]
+    if len(converted) != len(t.text):  # a phrase conversion changed length: fall back to characters
+        converted = t.text.translate(mapping)
+    ev.traditional += sum(1 for a, b in zip(t.text, converted, strict=True) if a != b)
+    return _Tracked(converted, t.starts, t.ends)
+
+
+# ------------------------------------------------------------------------------------------------ steps
+def _drop_invisible(t: _Tracked, ev: Evasion) -> _Tracked:
+    if not _INVISIBLE_RE.search(t.text):
+        return t
+    edits = []
+    for m in _INVISIBLE_RE.finditer(t.text):
+        hidden = len(_ZERO_WIDTH_RE.findall(m.group()))
+        if hidden:
+            ev.zero_width += hidden
+            s, _ = t.span(max(0, m.start() - 1), m.start())
+            _, e = t.span(m.end(), min(len(t.text), m.end() + 1))
+            ev.splits.append((s, e))  # the word the invisible characters were hidden in
+        edits.append((m.start(), m.end(), ""))
+    return t.edit(edits)
+
+
+def _map_symbols(t: _Tracked, ev: Evasion, original: str, lexicon: Lexicon) -> _Tracked:
+    if lexicon.symbol_re is None or not lexicon.symbol_re.search(t.text):
+        return t
+    edits = []
+    for m in lexicon.symbol_re.finditer(t.text):
+        sym = lexicon.symbols[m.group()]
+        edits.append((m.start(), m.end(), sym.means))
+        if sym.evasion:
+            s, e = t.span(m.start(), m.end())
+            ev.variants.append(Variant(original[s:e], sym.means, s, e))
+    return t.edit(edits)
+
+
+def _join_splits(t: _Tracked, ev: Evasion) -> _Tracked:
+    text = t.text
+    edits: list[tuple[int, int, str]] = []
+    symbol_gaps: list[tuple[int, int]] = []  # (start, end) of separator runs in `text`
+    space_gaps: list[tuple[int, int]] = []
+    n = len(text)
+    for m in _SEP_RUN_RE.finditer(text):
+        start, end = m.span()
+        if start == 0 or end >= n:
+            continue
+        before, after = text[start - 1], text[end]
+        run = m.group()
+        if _is_cjk(before) and _is_cjk(after):
+            pass  # 正 信, 停·息: two CJK characters with spaces and/or symbols between them
+        elif _is_word(before) and _is_word(after) and _EMOJI_RUN_RE.fullmatch(run):
+            pass  # 网💰d, v❤信: emoji glued between word characters
+        else:
+            continue
+        edits.append((start, end, ""))
+        if any(c in _HSPACE for c in run):
+            space_gaps.append((start, end))
+        elif not all(c in _DELIMITERS for c in run):  # 招聘|顾问, App-我的 are ordinary delimiters
+            symbol_gaps.append((start, end))
+    for m in _LATIN_SPLIT_RE.finditer(text):
+        edits.append((m.start(), m.end(), _LATIN_SEP_RE.sub("", m.group())))
+        ev.latin_splits += 1
+        ev.splits.append(t.span(m.start(), m.end()))
+    if not edits:
+        return t
+    edits.sort()
+    ev.split_symbols += len(symbol_gaps)
+    # a CJK character with spaced gaps on both sides stands alone: 正 信 有 问 题
+    gap_after = {a for a, _ in space_gaps}  # character at index a-1 is followed by a gap
+    gap_before = {b for _, b in space_gaps}  # character at index b is preceded by a gap
+    ev.spaced_chars += sum(1 for b in gap_before if (b + 1) in gap_after)
+    # original spans of split-up words: chains of gaps one character apart
+    for gaps, min_gaps in ((symbol_gaps, 1), (space_gaps, 3)):
+        chain: list[tuple[int, int]] = []
+        for gap in gaps + [(-10, -10)]:
+            if chain and gap[0] == chain[-1][1] + 1:
+                chain.append(gap)
+                continue
+            if len(chain) >= min_gaps:
+                s, _ = t.span(chain[0][0] - 1, chain[0][0])
+                _, e = t.span(chain[-1][1], chain[-1][1] + 1)
+                ev.splits.append((s, e))
+            chain = [gap]
+    return t.edit(edits)
+
+
+def _map_terms(t: _Tracked, ev: Evasion, original: str, lexicon: Lexicon) -> _Tracked:
+    if lexicon.scanner is None:
+        return t
+    text = t.text
+    edits = []
+    for start, end, tag in lexicon.scanner.non_overlapping(text):
+        matched = text[start:end]
+        if tag == "spelling":
+            found = lexicon.spellings.get(matched.replace(" ", ""))
+            if found is None:
+                continue
+            canonical, evasive = found
+        else:
+            _rx, canonical, evasive = lexicon.regex_variants[tag[1]]  # type: ignore[index]
+        if matched == canonical:
+            continue
+        edits.append((start, end, canonical))
+        if evasive:
+            s, e = t.span(start, end)
+            ev.variants.append(Variant(original[s:e], canonical, s, e))
+    if not edits:
+        return t
+    t = t.edit(edits)
+    # pinyin written word by word ("zhai wu you hua") leaves spaces between the words it became
+    gaps = [m.span() for m in _SPACE_RUN_RE.finditer(t.text)
+            if m.start() and m.end() < len(t.text) and _is_cjk(t.text[m.start() - 1]) and _is_cjk(t.text[m.end()])]
+    return t.edit([(a, b, "") for a, b in gaps])
+
+
+_SPACE_RUN_RE = re.compile(f"[{_HSPACE}]+")
+
+
+# ------------------------------------------------------------------------------------------------- API
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    return Lexicon.load()
+
+
+def normalise(text: str, lexicon: Lexicon | None = None) -> Normalised:
+    """Normalise `text` (see the module docstring). Never raises on odd input; `text` must be a str."""
+    lexicon = lexicon or default_lexicon()
+    ev = Evasion()
+    t = _Tracked(text)
+    t = _fold(t, ev)
+    t = _drop_invisible(t, ev)
+    t = _simplify(t, ev)
+    t = _map_symbols(t, ev, text, lexicon)
+    t = _join_splits(t, ev)
+    base = t
+    t = _map_terms(t, ev, text, lexicon)
+    ev.variants.sort(key=lambda v: v.start)
+    return Normalised(text, t.text, base.text, ev, t, base)
+
+
+def chinese_digits_to_ascii(text: str) -> str:
+    """Read Chinese numerals (一二三…, 壹贰叁…, 幺, 零/〇) as ASCII digits; other characters unchanged."""
+    return text.translate(_DIGIT_TABLE)
+
+
+_DIGIT_TABLE = {ord(k): v for k, v in CHINESE_DIGITS.items()}
+
+
+def warm_up(lexicon: Lexicon | None = None) -> None:
+    """Build the lazily built tables now (the first `normalise` call otherwise pays for it)."""
+    _fold_tables()
+    _t2s()
+    normalise("預熱 warm-up", lexicon)

@@ -1,0 +1,124 @@
+"""Contact extraction: cases, false positives, and precision/recall against the labelled corpus."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from takedown.scoring import get_scorer
+from takedown.scoring.analysis import JOINER
+from takedown.scoring.contacts import extract, find_contacts
+from takedown.scoring.normalise import normalise
+
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus-train.jsonl"
+ADVERSARIAL = Path(__file__).resolve().parent / "data" / "adversarial.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("不成功不收费，私信或加V：tingxi_2024 咨询", [("wechat", "tingxi_2024")]),
+        ("🈶需要的请➕ 微 💚 信：Xyk-gz365", [("wechat", "xyk-gz365")]),
+        ("有 需 要 的 V ❤ z w 一 三 五 七 九", [("wechat", "zw13579")]),
+        ("加 ✚ 薇：cz 五 七 三 九 八 二 a", [("wechat", "cz573982a")]),
+        ("想了解的 📧 我：stopcs_tech（V）", [("wechat", "stopcs_tech")]),
+        ("添加顾问微信 zhf_guwen01，说出你的情况", [("wechat", "zhf_guwen01")]),
+        ("合作请加：xyxf_2088（备注小红书）", [("wechat", "xyxf_2088")]),
+        ("联系电话：180 3725 6614", [("phone", "18037256614")]),
+        ("📞183-6620-4517", [("phone", "18366204517")]),
+        ("号：壹叁叁 肆肆柒柒 零捌玖贰", [("phone", "13344770892")]),
+        ("☎ 幺捌捌 叁贰零柒 陆伍玖肆", [("phone", "18832076594")]),
+        ("📞 ① ⑤ ⑨ ⑦ ③ ② ⑧ ⑥ ⑤ ① ④", [("phone", "15973286514")]),
+        ("联 系：1 3 9 - O 4 2 7 - 6 6 1 8", [("phone", "13904276618")]),
+        ("📱 1 8 9 ✘ 6 6 3 2 ✘ 7 0 8 4", [("phone", "18966327084")]),
+        ("电话：139\u200b8876\u200b5521", [("phone", "13988765521")]),
+        ("📞 ❶❸❼ ❷❽❾❶ ❹❻❺❷", [("phone", "13728914652")]),
+        ("预约电话 025-8431 7762", [("phone", "02584317762")]),
+        ("咨询热线：400-867-3291（工作日9:00-21:00）", [("phone", "4008673291")]),
+        ("联系HR：021-6438 2719 / 13764829103", [("phone", "02164382719"), ("phone", "13764829103")]),
+        ("如有疑问请致电 95188 转 6", [("phone", "95188")]),
+        ("向监管部门或12378反映", [("phone", "12378")]),
+        ("遇到可疑情况请拨打96110。", [("phone", "96110")]),
+        ("联系QQ：1589037426", [("qq", "1589037426")]),
+        ("加QQ 3190427765", [("qq", "3190427765")]),
+        ("扣扣：三八七二九一六四零五", [("qq", "3872916405")]),
+        ("Q Q：捌陆贰零肆玖叁柒伍", [("qq", "862049375")]),
+        ("🐧：②⑦⑤⑧③⑨⑥④①", [("qq", "275839641")]),
+        ("咨询QQ群：735192846", [("qq", "735192846")]),
+        ("获取：zhiliaoku.net/zw88", [("url", "zhiliaoku.net/zw88")]),
+        ("自己先查能不能挂zhang：tingxi点cc/q", [("url", "tingxi.cc/q")]),
+        ("报名：https://Peixun.Zwxs.org/a?b=1", [("url", "peixun.zwxs.org/a?b=1")]),
+        ("简历投递：hr_gz@jinyuanfw.cn", [("other", "hr_gz@jinyuanfw.cn")]),
+    ],
+)
+def test_contacts_are_found_and_normalised(text, expected):
+    assert extract(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "原价1999现价399，名额有限",
+        "月薪8k-2w，底薪4500+提成",
+        "2021.03 开第一张信用卡 / 2022.07 工作丢了",
+        "欠款5万以下：1980元/张；5-20万：协商金额的5%",
+        "最高减免60%，已帮3000+持卡人",
+        "2024-05-11发布的风险提示",
+        "最长分60期，每月还1800，5000元包上岸",
+        "一对一和银行谈，三个月从负债38w到上岸",
+        "微信小程序搜“协商宝典”",
+        "我们不会通过个人微信、QQ联系您",
+        "工作日9:00-21:00，App-我的-客服",
+        "负债47万，欠了五十多个口子，19岁开始用花呗",
+        "最后一期1246.33，点确认的那一刻",
+    ],
+)
+def test_numbers_that_are_not_contacts_are_ignored(text):
+    assert extract(text) == []
+
+
+def test_a_bare_number_is_a_qq_when_the_post_says_the_qq_is_in_the_comments():
+    norm = normalise(JOINER.join(["企 鹅 号 在 评 论 区", "三 一 四 九 五 零 七 二 六 八"]))
+    assert [(c.type, c.value) for c in find_contacts(norm)] == [("qq", "3149507268")]
+
+
+def test_a_bare_number_without_a_qq_cue_is_not_a_contact():
+    norm = normalise(JOINER.join(["今天好累", "三 一 四 九 五 零 七 二 六 八"]))
+    assert find_contacts(norm) == []
+
+
+def test_obfuscated_contacts_are_marked():
+    (c,) = find_contacts(normalise("📞 ① ⑤ ⑨ ⑦ ③ ② ⑧ ⑥ ⑤ ① ④"))
+    assert c.obfuscated
+    (c,) = find_contacts(normalise("联系电话：18037256614"))
+    assert not c.obfuscated
+
+
+def _precision_recall(path: Path) -> tuple[float, float, int]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    results = get_scorer().score(records)
+    tp = fp = fn = 0
+    for record, result in zip(records, results, strict=True):
+        expected = {(c["type"], c["value"]) for c in record["contacts"]}
+        got = {(c.type, c.value) for c in result.contacts}
+        tp += len(got & expected)
+        fp += len(got - expected)
+        fn += len(expected - got)
+    return tp / (tp + fp), tp / (tp + fn), tp + fn
+
+
+def test_contact_precision_and_recall_on_the_labelled_corpus():
+    if not CORPUS.exists():
+        pytest.skip(f"{CORPUS} not present")
+    precision, recall, n = _precision_recall(CORPUS)
+    assert n > 100
+    assert precision >= 0.9, precision
+    assert recall >= 0.9, recall
+
+
+def test_contact_precision_and_recall_on_the_adversarial_set():
+    precision, recall, _ = _precision_recall(ADVERSARIAL)
+    assert precision >= 0.9, precision
+    assert recall >= 0.9, recall

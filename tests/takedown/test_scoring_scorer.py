@@ -1,0 +1,210 @@
+"""The scorer's public interface and behaviour: JSON shape, reasons quoting the original text, bad records,
+and how evidence and negative contexts combine."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import re
+import shutil
+
+import pytest
+
+from takedown.scoring import Contact, Reason, Scorer, ScoreResult, get_scorer
+from takedown.scoring.errors import RecordError
+from takedown.scoring.rules import DEFAULT_RULES_PATH
+
+PROMO = {
+    "id": "p1",
+    "platform": "douyin",
+    "title": "信用卡逾期了别慌，可以申请婷·息·挂·帐",
+    "desc": "专业团队一对一和银行谈，不成功不收费，私信或加V：TingXi_2024 咨询",
+    "hashtags": ["停息挂账", "信用卡逾期"],
+    "author_name": "债务规划老周",
+    "author_bio": "专注个人债务规划8年",
+    "comments": ["作者回复：可以的 已私你", "加了"],
+}
+
+FIELD_KEYS = {"title": "title", "desc": "desc", "author_name": "author_name", "bio": "author_bio"}
+
+
+def record(**fields) -> dict:
+    base = {"id": "r", "platform": "douyin", "title": "", "desc": "", "hashtags": [], "author_name": "",
+            "author_bio": "", "comments": []}
+    base.update(fields)
+    return base
+
+
+@pytest.fixture(scope="module")
+def scorer() -> Scorer:
+    return get_scorer()
+
+
+def test_to_json_has_exactly_the_contract_keys(scorer):
+    out = scorer.score_one(PROMO).to_json()
+    assert set(out) == {"id", "score", "reasons", "contacts"}
+    assert out["id"] == "p1"
+    assert 0.0 <= out["score"] <= 1.0
+    assert out["reasons"] and all(set(r) == {"rule", "category", "field", "text"} for r in out["reasons"])
+    assert out["contacts"] == [{"type": "wechat", "value": "tingxi_2024"}]
+    json.dumps(out, ensure_ascii=False)
+
+
+def test_result_types_and_version(scorer):
+    result = scorer.score_one(PROMO)
+    assert isinstance(result, ScoreResult)
+    assert all(isinstance(r, Reason) for r in result.reasons)
+    assert all(isinstance(c, Contact) for c in result.contacts)
+    assert re.fullmatch(r"rules-[0-9a-f]{12}", scorer.version)
+    assert result.model_version == scorer.version
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.reasons[0].text = "x"  # type: ignore[misc]
+    assert Reason("r", "c", "f", "t") == Reason("r", "c", "f", "t", 0.0, "")
+
+
+def test_get_scorer_is_cached():
+    assert get_scorer() is get_scorer()
+
+
+def test_version_changes_with_the_rules(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    shutil.copy(DEFAULT_RULES_PATH, rules)
+    rules.write_text(rules.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert Scorer(rules_path=rules).version != get_scorer().version
+
+
+def test_reasons_quote_the_original_text_of_the_field_they_name(scorer):
+    result = scorer.score_one(PROMO)
+    for reason in result.reasons:
+        assert reason.text
+        if reason.field in ("hashtags", "comments"):
+            assert any(reason.text in item for item in PROMO[reason.field])
+        else:
+            assert reason.text in PROMO[FIELD_KEYS[reason.field]], reason
+        assert reason.explanation
+    by_rule = {(r.rule, r.field): r.text for r in result.reasons}
+    assert by_rule[("promise.stop_interest", "title")] == "婷·息·挂·帐"  # as written, not normalised
+    assert ("promise.stop_interest", "hashtags") in by_rule
+    assert any(r.rule == "contact.wechat" and "TingXi_2024" in r.text for r in result.reasons)
+    assert any(r.category == "evasion" and r.field == "title" for r in result.reasons)
+    assert any(r.rule == "diversion.readers_responding" and r.field == "comments" for r in result.reasons)
+
+
+def test_positive_reasons_carry_a_complaint_sentence(scorer):
+    for reason in scorer.score_one(PROMO).reasons:
+        if reason.weight > 0:
+            assert reason.explanation.endswith("。") and re.search(r"[\u4e00-\u9fff]", reason.explanation)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"hashtags": "停息挂账"}, "hashtags"),
+        ({"comments": 5}, "comments"),
+        ({"comments": ["ok", 3]}, "comments"),
+        ({"title": 123}, "title"),
+        ({"author_bio": ["a"]}, "author_bio"),
+        ({"platform": 1}, "platform"),
+    ],
+)
+def test_a_field_of_the_wrong_type_raises_record_error_naming_record_and_field(scorer, fields, field):
+    with pytest.raises(RecordError) as err:
+        scorer.score_one(record(id="bad-1", **fields))
+    assert err.value.record_id == "bad-1"
+    assert err.value.field == field
+    assert "bad-1" in str(err.value) and field in str(err.value)
+    assert isinstance(err.value, ValueError)
+
+
+def test_a_record_that_is_not_an_object_or_has_a_bad_id_raises(scorer):
+    with pytest.raises(RecordError):
+        scorer.score_one(["not", "a", "record"])  # type: ignore[arg-type]
+    with pytest.raises(RecordError) as err:
+        scorer.score_one(record(id={"x": 1}))
+    assert err.value.field == "id"
+
+
+def test_score_many_keeps_going_and_returns_the_error_in_place(scorer):
+    out = scorer.score_many([PROMO, record(id="bad", hashtags="x"), record(id="ok", title="今天天气不错")])
+    assert [type(x) for x in out] == [ScoreResult, RecordError, ScoreResult]
+    assert out[1].record_id == "bad"
+    assert out[2].id == "ok"
+
+
+def test_score_never_aborts_a_batch(scorer, caplog):
+    bad = dict(PROMO, id="bad", hashtags="停息挂账", comments=7)
+    with caplog.at_level(logging.WARNING):
+        out = scorer.score([record(id="a", title="今天天气不错"), bad, PROMO])
+    assert [r.id for r in out] == ["a", "bad", "p1"]
+    assert out[1].score > 0.5  # scored from the fields that are usable
+    assert "bad" in caplog.text and "hashtags" in caplog.text
+
+
+def test_missing_keys_are_empty_and_unknown_keys_ignored(scorer):
+    out = scorer.score_one({"id": "m", "desc": "今天天气不错", "likes": 3, "label": 1, "hashtags": None})
+    assert out.id == "m" and out.score < 0.3
+    assert scorer.score_one({}).id == ""
+
+
+def test_scoring_is_deterministic(scorer):
+    assert scorer.score_one(PROMO) == scorer.score_one(PROMO)
+
+
+def test_a_promotion_scores_high_and_its_warning_counterpart_low(scorer):
+    promo = scorer.score_one(PROMO).score
+    warning = scorer.score_one(record(
+        title="【反诈】“停息挂账 不成功不收费”都是骗局",
+        desc="所谓“专业团队一对一和银行谈、不成功不收费”，收了钱就失联。协商是免费的，直接拨打卡背面电话。",
+        author_name="城东派出所", author_bio="平安城东 反诈宣传",
+    )).score
+    assert promo > 0.9
+    assert warning < 0.2
+
+
+def test_an_official_channel_using_the_same_words_scores_low(scorer):
+    official = scorer.score_one(record(
+        title="个性化分期、延期还款官方申请入口",
+        desc="如遇还款困难，可在App-我的-在线客服申请延期还款或个性化分期，全程免费，本行从未委托任何第三方代办。",
+        author_name="某银行信用卡中心官方", author_bio="官方认证账号",
+    ))
+    assert official.score < 0.3
+
+
+def test_a_warning_that_also_gives_a_private_contact_is_still_suspicious(scorer):
+    out = scorer.score_one(record(
+        title="别再被“停息挂账”中介骗了！",
+        desc="很多中介收钱就跑。真正能帮你跟银行谈下来的，不成功不收费，需要的加我微信 zhenggui_lvshi 免费评估。",
+    ))
+    assert out.score > 0.6
+    assert Contact("wechat", "zhenggui_lvshi") in out.contacts
+
+
+def test_a_scam_contact_quoted_in_a_warning_is_reported_but_not_held_against_it(scorer):
+    out = scorer.score_one(record(
+        title="银行提醒：冒充“协商专员”的微信号",
+        desc="近期有不法分子使用微信号 xieshang_zhuanyuan 冒充我行协商专员，以办理停息挂账为名骗取费用，请勿添加。",
+        author_name="某银行信用卡中心", author_bio="官方认证账号",
+    ))
+    assert out.score < 0.3
+    assert Contact("wechat", "xieshang_zhuanyuan") in out.contacts
+    assert any(r.rule == "contact.quoted_in_warning" for r in out.reasons)
+
+
+def test_a_contact_in_an_unrelated_post_is_not_enough(scorer):
+    out = scorer.score_one(record(title="手机屏幕修复 当天取", desc="外屏碎了修复只要80，电话：158 6623 1190"))
+    assert out.score < 0.5
+    assert out.contacts == [Contact("phone", "15866231190")]
+
+
+def test_signals_only_in_the_bio_are_found(scorer):
+    out = scorer.score_one(record(title="今天的晚霞好美", desc="下班路上拍的。",
+                                  author_bio="专业停息挂账｜网贷协商 v：linxi_xieshang"))
+    assert out.score > 0.6
+    assert {r.field for r in out.reasons if r.weight > 0} == {"bio"}
+
+
+def test_evasion_is_itself_a_signal(scorer):
+    plain = scorer.score_one(record(desc="信用卡逾期可以停息挂账，联系我")).score
+    evasive = scorer.score_one(record(desc="xyk yq 可以 婷 息 挂 帐，联 系 我")).score
+    assert evasive > plain
