@@ -37,6 +37,7 @@ from takedown.scoring import Scorer, ScoreResult
 # Review states a re-score may move a post between; anything a person decided stays as decided.
 _MACHINE_STATES = {ReviewState.NEW, ReviewState.QUEUED}
 _CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
+_POST = Post.__table__
 
 
 @dataclass(slots=True)
@@ -141,7 +142,7 @@ class Ingestor:
             for key, known in existing.items():
                 post_ids[key] = known["id"]
             for chunk in _chunks(new_rows):
-                stmt = self._insert(Post).returning(Post.id, Post.platform, Post.platform_post_id, sort_by_parameter_order=True)
+                stmt = self._insert(_POST).returning(_POST.c.id, _POST.c.platform, _POST.c.platform_post_id)
                 for pid, platform, ppid in conn.execute(stmt, list(chunk)):
                     post_ids[(platform, ppid)] = pid
             if changed_rows:
@@ -166,13 +167,13 @@ class Ingestor:
                 for key, (_, _, result) in scored.items()
             ]
             for chunk in _chunks(score_rows):
-                conn.execute(self._insert(Score), list(chunk))
+                conn.execute(self._insert(Score.__table__), list(chunk))
             sightings = [
                 {"post_id": post_ids[key], "crawl_run_id": crawl_run_id, "keyword": keyword, "page": page, "rank": rank, "seen_at": now}
                 for key, (rank, _) in ranked.items()
             ]
             for chunk in _chunks(sightings):
-                conn.execute(self._insert(Sighting), list(chunk))
+                conn.execute(self._insert(Sighting.__table__), list(chunk))
             self._link_contacts(conn, scored, post_ids, author_ids, now)
         return stats
 
@@ -221,20 +222,22 @@ class Ingestor:
         ]
         ids: dict[tuple[str, str], int] = {}
         table = Author.__table__
+        # One cached statement run over many parameter sets (executemany with RETURNING), not a multi-row
+        # VALUES clause: SQLAlchemy would compile the latter anew for every batch.
+        stmt = self._insert(table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["platform", "platform_author_id"],
+            set_={
+                "nickname": stmt.excluded.nickname,
+                "url": stmt.excluded.url,
+                "last_seen": stmt.excluded.last_seen,
+                # Search results sometimes lack the bio (PLATFORMS.md: Douyin's signature is unverified there):
+                # never overwrite a known bio with an empty one.
+                "bio": case((stmt.excluded.bio == "", table.c.bio), else_=stmt.excluded.bio),
+            },
+        ).returning(table.c.id, table.c.platform, table.c.platform_author_id)
         for chunk in _chunks(rows):
-            stmt = self._insert(Author).values(list(chunk))
-            # Search results sometimes lack the bio (PLATFORMS.md: Douyin's signature is unverified there):
-            # never overwrite a known bio with an empty one.
-            stmt = stmt.on_conflict_do_update(
-                index_elements=["platform", "platform_author_id"],
-                set_={
-                    "nickname": stmt.excluded.nickname,
-                    "url": stmt.excluded.url,
-                    "last_seen": stmt.excluded.last_seen,
-                    "bio": case((stmt.excluded.bio == "", table.c.bio), else_=stmt.excluded.bio),
-                },
-            ).returning(Author.id, Author.platform, Author.platform_author_id)
-            for aid, platform, pid in conn.execute(stmt):
+            for aid, platform, pid in conn.execute(stmt, list(chunk)):
                 ids[(platform, pid)] = aid
         return ids
 
@@ -268,7 +271,7 @@ class Ingestor:
             return
         rows = [{"type": t, "value": v, "first_seen": now} for t, v in sorted(wanted)]
         for chunk in _chunks(rows):
-            conn.execute(self._insert(Contact).on_conflict_do_nothing(index_elements=["type", "value"]), list(chunk))
+            conn.execute(self._insert(Contact.__table__).on_conflict_do_nothing(index_elements=["type", "value"]), list(chunk))
         contact_ids: dict[tuple[str, str], int] = {}
         for chunk in _chunks(sorted(wanted)):
             values = [v for _, v in chunk]
@@ -287,7 +290,7 @@ class Ingestor:
         for table, column, links in ((PostContact, "post_id", post_links), (AuthorContact, "author_id", author_links)):
             link_rows = [{column: owner, "contact_id": cid} for owner, cid in sorted(links)]
             for chunk in _chunks(link_rows):
-                conn.execute(self._insert(table).on_conflict_do_nothing(), list(chunk))
+                conn.execute(self._insert(table.__table__).on_conflict_do_nothing(), list(chunk))
 
 
 def _reason_json(reason: Any) -> dict[str, Any]:
