@@ -239,3 +239,126 @@ class AuditLog(SQLModel, table=True):
     entity_id: str = Field(max_length=64)
     before: dict[str, Any] | None = _json(dict, nullable=True)
     after: dict[str, Any] | None = _json(dict, nullable=True)
+
+
+# --- removing what was confirmed (evidence, cases, complaints, re-checks) ------------------------------
+
+
+class CaseState(enum.StrEnum):
+    CONFIRMED = "confirmed"  # a reviewer confirmed the post; nothing captured yet
+    EVIDENCE_CAPTURED = "evidence_captured"
+    DRAFTED = "drafted"  # a complaint is drafted for the case's channel
+    FILED = "filed"
+    ACKNOWLEDGED = "acknowledged"  # the platform confirmed receipt
+    REMOVED = "removed"  # a re-check proved the post gone
+    REJECTED = "rejected"  # the platform refused the complaint
+    ESCALATED = "escalated"  # overdue or rejected: re-filed, then the 12377 channel
+    CLOSED = "closed"
+    REOPENED = "reopened"  # the removed post, its account or its contact came back
+
+
+class ComplaintState(enum.StrEnum):
+    DRAFT = "draft"
+    QUEUED = "queued"  # in a batch, not yet sent
+    SUBMITTING = "submitting"  # sending began; if the process died here, reconcile before sending again
+    SUBMITTED = "submitted"
+    UNCONFIRMED = "unconfirmed"  # died mid-send on a channel that cannot be asked: a person must check
+    FAILED = "failed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class Evidence(SQLModel, table=True):
+    """One capture of a post's page. Files live content-addressed under var/evidence/ and are never rewritten;
+    the hashes here are what `takedown evidence verify` checks them against."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    url: str = Field(max_length=1024)
+    status: str = Field(default="captured", max_length=16)  # captured | failed
+    captured_at: datetime = Field(default_factory=utcnow)
+    screenshot_sha256: str = Field(default="", max_length=64)
+    html_sha256: str = Field(default="", max_length=64)
+    metadata_sha256: str = Field(default="", max_length=64)
+    # [{"kind": "screenshot"|"html"|"metadata", "path": relative to the evidence root, "sha256", "bytes"}]
+    files: list[dict[str, Any]] = _json(list)
+    attempts: int = 1
+    error: str = _text()
+
+
+class Batch(SQLModel, table=True):
+    """Complaints filed together through one channel and method, paced."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)  # douyin | kuaishou | bilibili | xiaohongshu | weibo | weixin_channels | 12377
+    method: str = Field(max_length=16)  # email | portal | export
+    state: str = Field(default="open", max_length=16)  # open | filing | done | partial
+    created_by_id: int | None = Field(default=None, foreign_key="app_user.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    total: int = 0
+    filed: int = 0
+    failed: int = 0
+    export_path: str = Field(default="", max_length=1024)
+
+
+class Case(SQLModel, table=True):
+    """One confirmed post on its way to removal."""
+
+    __tablename__ = "takedown_case"  # "case" is reserved in SQL
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", unique=True)
+    state: str = Field(default=CaseState.CONFIRMED, max_length=24, index=True)
+    channel: str = Field(max_length=32)
+    opened_at: datetime = Field(default_factory=utcnow)
+    evidence_at: datetime | None = None
+    drafted_at: datetime | None = None
+    filed_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    removed_at: datetime | None = None
+    rejected_at: datetime | None = None
+    escalated_at: datetime | None = None
+    closed_at: datetime | None = None
+    sla_due_at: datetime | None = Field(default=None, index=True)
+    escalation_level: int = 0  # 0 first filing, 1 re-filed, 2 national 12377 channel
+    hours_to_removal: float | None = None  # from first filing to the re-check that proved it gone
+    last_checked_at: datetime | None = None
+    reopened_count: int = 0
+    # A case opened for a revival (same account or contact posting again) points at the case it revives.
+    linked_case_id: int | None = Field(default=None, foreign_key="takedown_case.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Complaint(SQLModel, table=True):
+    # Filing twice for the same case on the same channel and escalation step is impossible by constraint.
+    __table_args__ = (UniqueConstraint("case_id", "channel", "attempt"),)
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="takedown_case.id", index=True)
+    channel: str = Field(max_length=32)
+    method: str = Field(max_length=16)
+    attempt: int = 1  # 1 first filing, 2 re-filing, 3 the 12377 escalation
+    batch_id: int | None = Field(default=None, foreign_key="batch.id", index=True)
+    state: str = Field(default=ComplaintState.DRAFT, max_length=16, index=True)
+    subject: str = Field(default="", max_length=255)
+    body: str = _text()
+    edited: bool = False
+    client_ref: str = Field(default="", max_length=64, index=True)  # our idempotency key, sent with the filing
+    created_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+    external_ref: str = Field(default="", max_length=128)  # the platform's reference number
+    response: str = _text()  # the platform's answer, e.g. a rejection reason
+    responded_at: datetime | None = None
+
+
+class StatusCheck(SQLModel, table=True):
+    """One re-check of whether a post is still up."""
+
+    __tablename__ = "status_check"
+    id: int | None = Field(default=None, primary_key=True)
+    post_id: int = Field(foreign_key="post.id", index=True)
+    case_id: int | None = Field(default=None, foreign_key="takedown_case.id", index=True)
+    checked_at: datetime = Field(default_factory=utcnow)
+    observed: str = Field(max_length=16)  # live | gone | unknown
+    code: str = Field(default="", max_length=64)  # the platform's own code or reason
+    http_status: int | None = None
+    detail: str = _text()
