@@ -55,13 +55,15 @@ class SearchSpider(scrapy.Spider):
         self.run_id: int | None = None  # set by the pipeline
         self._ranks: dict[str, int] = {}
         self._rewarmed = False
+        self._browser_started = False  # browser mode: the other keywords' pages open after the first answers
 
     # --- start ------------------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.adapter.mode is FetchMode.BROWSER:
-            for keyword in self.keywords:
-                yield self._browser_request(keyword)
+            # One page first: it receives the session cookies that the page's request signing is bound to.
+            # Tabs opened together in a fresh context would each be handed a different session and race.
+            yield self._browser_request(self.keywords[0])
             return
         warmups = self.adapter.warmup_requests()
         if warmups:
@@ -200,8 +202,12 @@ class SearchSpider(scrapy.Spider):
                         {"kind": "timeout", "code": None, "http_status": None,
                          "message": f"no search response within {timeout:.0f} s"},
                     )
+                    for request in self._open_other_keywords():
+                        yield request
                     break
                 page_no += 1
+                for request in self._open_other_keywords():
+                    yield request
                 try:
                     result = self.adapter.parse_search(status, body, headers)
                 except AdapterError as exc:
@@ -237,6 +243,15 @@ class SearchSpider(scrapy.Spider):
         if page is not None:
             await page.close()
         yield PageError(self.platform, meta["keyword"], 1, _network_error(failure))
+        for request in self._open_other_keywords():
+            yield request
+
+    def _open_other_keywords(self) -> list[scrapy.Request]:
+        """Once, after the first browser page answered or failed: the other keywords' pages."""
+        if self._browser_started:
+            return []
+        self._browser_started = True
+        return [self._browser_request(keyword) for keyword in self.keywords[1:]]
 
     # --- shared -----------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ def crawl(database_url: str, emulator_url: str, platform: str, keywords: list[st
             "--emulator", emulator_url]
     for keyword in keywords:
         args += ["--keyword", keyword]
-    env = os.environ | {"TAKEDOWN_DATABASE_URL": database_url, "TAKEDOWN_CONCURRENCY_PER_PLATFORM": "2"}
+    env = os.environ | {"TAKEDOWN_DATABASE_URL": database_url, "TAKEDOWN_CONCURRENCY_PER_PLATFORM": "3"}
     proc = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env)
     assert proc.returncode == 0, f"crawl failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
     summary = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -93,3 +93,11 @@ def test_malformed_page_is_recorded_with_its_page_number(sqlite_url, emulator_ur
     assert run.status == CrawlStatus.FINISHED
     assert errors_of(run) == [(2, "malformed_response", None)]
     assert run.pages == 1 and count(sqlite_url, Post) >= 10
+
+
+def test_many_keywords_in_parallel_tabs_share_one_signed_session(sqlite_url, emulator_url):
+    keywords = ["债务优化", "征信修复", "协商还款", "反催收", "全额退保"]
+    summary = crawl(sqlite_url, emulator_url, "douyin", keywords, pages=1)
+    assert summary["status"] == CrawlStatus.FINISHED and summary["errors"] == 0, summary
+    assert summary["pages"] == len(keywords)
+    assert emulator_stats(emulator_url)["rejected_total"].get("douyin", 0) == 0
