@@ -6,8 +6,12 @@ subprocess (`takedown crawl ...`) for each sweep.
 
 from __future__ import annotations
 
+import sys
+from contextlib import nullcontext
 from dataclasses import dataclass
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.settings import Settings as ScrapySettings
 
@@ -62,5 +66,27 @@ def run_crawls(jobs: list[CrawlJob], settings: Settings, *, log_level: str = "IN
             storage_state=str(state) if state.exists() else None,
         )
         crawlers.append((job.platform, crawler))
-    process.start()
+    with _progress(jobs, crawlers):
+        process.start()
     return {platform: getattr(crawler.spider, "run_id", None) for platform, crawler in crawlers}
+
+
+def _progress(jobs: list[CrawlJob], crawlers: list[tuple[str, Crawler]]):
+    """On a terminal, a progress bar per platform: result pages done of at most keywords x pages."""
+    if not sys.stderr.isatty():
+        return nullcontext()
+    progress = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("pages"), TimeElapsedColumn(), transient=False)
+    for job, (platform, crawler) in zip(jobs, crawlers, strict=True):
+        task = progress.add_task(platform, total=len(job.keywords) * job.pages)
+
+        def advance(item, task=task, **_):
+            progress.advance(task)
+
+        def finish(spider, task=task, **_):
+            progress.update(task, total=progress.tasks[task].completed)
+
+        # Each result page or page error is one step; keywords with fewer pages finish the bar early.
+        crawler.signals.connect(advance, signal=signals.item_scraped, weak=False)
+        crawler.signals.connect(finish, signal=signals.spider_closed, weak=False)
+    return progress
