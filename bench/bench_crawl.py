@@ -34,7 +34,8 @@ def keywords_for(pages: int) -> list[str]:
 
 
 async def _baseline(base: str, keywords: list[str], pages: int) -> tuple[float, int]:
-    adapter = BilibiliAdapter({"api": base, "www": base, "space": base})
+    emulated = f"{base}/bilibili"
+    adapter = BilibiliAdapter({"api": emulated, "www": emulated, "space": emulated})
     async with httpx.AsyncClient(timeout=30) as client:
         for spec in adapter.warmup_requests():
             answer = await client.get(spec.url, headers=spec.headers)

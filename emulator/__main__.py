@@ -1,4 +1,4 @@
-"""`python -m emulator --port 8300 --seed 7 --size 2000`"""
+"""`python -m emulator --port 8300 --seed 7 --size 2000 [--smtp-port 0]`"""
 
 from __future__ import annotations
 
@@ -13,8 +13,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--size", type=int, default=2000, help="posts per platform (100 ... 1,000,000)")
+    parser.add_argument("--smtp-host", default="127.0.0.1", help="address of the SMTP complaint inbox")
+    parser.add_argument("--smtp-port", type=int, default=0,
+                        help="port of the SMTP complaint inbox: 0 = a free one (GET /_emu/smtp), -1 = none")
     args = parser.parse_args(argv)
-    serve(host=args.host, port=args.port, seed=args.seed, size=args.size)
+    serve(host=args.host, port=args.port, seed=args.seed, size=args.size,
+          smtp_port=None if args.smtp_port < 0 else args.smtp_port, smtp_host=args.smtp_host)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""The emulator's own control plane under /_emu: health, faults, post states, ground truth, stats.
+"""The emulator's own control plane under /_emu: health, faults, post states, ground truth, stats, and the
+complaint side: the virtual clock, the complaints desk and its parameters, portal accounts, the SMTP inbox.
 
 Nothing here exists on the real platforms; tests and the demo use it to script the outside world.
 """
@@ -8,8 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from .clock import ClockError
+from .complaints import ComplaintError
 from .corpus import PLATFORMS
 from .faults import FaultError
+from .portal import PORTALS
+from .smtp_inbox import ADDRESSES
 from .world import STATES, json_response, world_of
 
 router = APIRouter(prefix="/_emu")
@@ -130,6 +135,142 @@ async def stats(request: Request) -> Response:
 
 @router.post("/reset")
 async def reset(request: Request) -> Response:
-    """Clear faults, post states, stats and remembered keyword weaves."""
+    """Clear faults, post states, stats, remembered keyword weaves, complaints, mailboxes, portal accounts and
+    sessions, complaint parameters, and set the virtual clock back to real time."""
     world_of(request).reset()
     return json_response({"ok": True})
+
+
+async def _json_object(request: Request) -> tuple[dict | None, Response | None]:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None, _error(400, "body must be JSON")
+    if not isinstance(body, dict):
+        return None, _error(400, "body must be a JSON object")
+    return body, None
+
+
+# ------------------------------------------------------------------------------------------- clock
+
+
+@router.get("/clock")
+async def get_clock(request: Request) -> Response:
+    return json_response(world_of(request).clock.as_dict())
+
+
+@router.post("/clock")
+async def move_clock(request: Request) -> Response:
+    """`{"advance_hours": h}` (h >= 0) or `{"set": ISO}` (only if later than now; otherwise unchanged)."""
+    body, err = await _json_object(request)
+    if err is not None:
+        return err
+    world = world_of(request)
+    try:
+        if "advance_hours" in body:
+            world.clock.advance(body["advance_hours"])
+        elif "set" in body:
+            world.clock.set(body["set"])
+        else:
+            return _error(400, 'give "advance_hours" or "set"')
+    except ClockError as exc:
+        return _error(400, str(exc))
+    world.complaints.apply_due()
+    return json_response(world.clock.as_dict())
+
+
+# ------------------------------------------------------------------------------------------- complaints
+
+
+@router.get("/complaints")
+async def list_complaints(request: Request) -> Response:
+    """Every complaint, oldest first; optional filters `platform`, `channel`, `status`, `client_ref`."""
+    world = world_of(request)
+    now = world.clock.time()
+    q = request.query_params
+    rows = [c.full(now) for c in world.complaints.all()]
+    for key in ("platform", "channel", "status", "client_ref"):
+        if q.get(key):
+            rows = [r for r in rows if r[key] == q[key]]
+    return json_response({"now": world.clock.as_dict()["now"], "params": world.complaints.params.as_dict(),
+                          "complaints": rows})
+
+
+@router.get("/complaints/config")
+async def get_complaint_config(request: Request) -> Response:
+    return json_response(world_of(request).complaints.params.as_dict())
+
+
+@router.post("/complaints/config")
+async def set_complaint_config(request: Request) -> Response:
+    body, err = await _json_object(request)
+    if err is not None:
+        return err
+    desk = world_of(request).complaints
+    try:
+        desk.params.update(body)
+    except ComplaintError as exc:
+        return _error(400, str(exc))
+    return json_response({"ok": True, **desk.params.as_dict()})
+
+
+@router.get("/complaints/{ref}")
+async def get_complaint(request: Request, ref: str) -> Response:
+    world = world_of(request)
+    complaint = world.complaints.get(ref)
+    if complaint is None:
+        return _error(404, f"no complaint {ref!r}")
+    return json_response(complaint.full(world.clock.time()))
+
+
+# ------------------------------------------------------------------------------------------- portal, SMTP
+
+
+@router.post("/portal/accounts")
+async def set_portal_account(request: Request) -> Response:
+    """`{"platform", "username", "password"}`: add the account or change its password."""
+    body, err = await _json_object(request)
+    if err is not None:
+        return err
+    platform, username, password = body.get("platform"), body.get("username"), body.get("password")
+    if platform not in PORTALS:
+        return _error(400, f"platform must be one of {list(PORTALS)}")
+    if not isinstance(username, str) or not username.strip() or not isinstance(password, str) or not password:
+        return _error(400, "username and password must be non-empty strings")
+    world_of(request).portal.set_account(platform, username.strip(), password)
+    return json_response({"ok": True, "platform": platform, "username": username.strip()})
+
+
+@router.post("/portal/expire-sessions")
+async def expire_portal_sessions(request: Request) -> Response:
+    """End every portal login session (or only one platform's, with `{"platform": ...}`)."""
+    platform = None
+    if await request.body():
+        body, err = await _json_object(request)
+        if err is not None:
+            return err
+        platform = body.get("platform")
+    return json_response({"ok": True, "expired": world_of(request).portal.expire(platform)})
+
+
+@router.get("/smtp")
+async def smtp_info(request: Request) -> Response:
+    address = world_of(request).smtp_address
+    return json_response({"host": address[0] if address else None, "port": address[1] if address else None,
+                          "addresses": dict(ADDRESSES)})
+
+
+@router.get("/mailbox/{platform}")
+async def mailbox(request: Request, platform: str) -> Response:
+    if platform not in ADDRESSES:
+        return _error(404, f"unknown platform {platform!r}")
+    world = world_of(request)
+    now = world.clock.time()
+    messages = []
+    for message in world.mailbox.list(platform):
+        complaint = world.complaints.get(message["ref"])
+        info = complaint.full(now) if complaint else {}
+        messages.append({**message, "status": info.get("status"), "decision": info.get("decision"),
+                         "reason": info.get("reason"), "decided_at": info.get("decided_at"),
+                         "removal_at": info.get("removal_at")})
+    return json_response({"platform": platform, "address": ADDRESSES[platform], "messages": messages})

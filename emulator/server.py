@@ -14,13 +14,16 @@ from collections.abc import Iterator
 import httpx
 
 
-def serve(host: str = "127.0.0.1", port: int = 8300, seed: int = 7, size: int = 2000) -> None:
-    """Serve until interrupted (blocking)."""
+def serve(host: str = "127.0.0.1", port: int = 8300, seed: int = 7, size: int = 2000, smtp_port: int | None = 0,
+          smtp_host: str = "127.0.0.1") -> None:
+    """Serve until interrupted (blocking). The SMTP inbox listens on (smtp_host, smtp_port) in the same event
+    loop; 0 picks a free port (GET /_emu/smtp tells which), None runs no SMTP server."""
     import uvicorn
 
     from .app import create_app
 
-    uvicorn.run(create_app(seed=seed, size=size), host=host, port=port, log_level="warning", access_log=False)
+    app = create_app(seed=seed, size=size, smtp_port=smtp_port, smtp_host=smtp_host)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def free_port() -> int:
@@ -34,8 +37,11 @@ class EmulatorStartError(RuntimeError):
 
 
 @contextlib.contextmanager
-def running(seed: int = 7, size: int = 2000, port: int | None = None, timeout: float = 20.0) -> Iterator[str]:
-    """Start `python -m emulator` in a subprocess, wait for /_emu/health, yield its base URL, stop it."""
+def running(seed: int = 7, size: int = 2000, port: int | None = None, timeout: float = 20.0,
+            smtp_port: int = 0) -> Iterator[str]:
+    """Start `python -m emulator` in a subprocess, wait for /_emu/health, yield its base URL, stop it.
+
+    The subprocess runs the SMTP inbox too (`smtp_port` 0: a free port); `smtp_address(base)` finds it."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     env = dict(os.environ)
@@ -45,7 +51,7 @@ def running(seed: int = 7, size: int = 2000, port: int | None = None, timeout: f
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(
             [sys.executable, "-m", "emulator", "--host", "127.0.0.1", "--port", str(port), "--seed", str(seed),
-             "--size", str(size)],
+             "--size", str(size), "--smtp-port", str(smtp_port)],
             stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=root,
         )
         try:
@@ -70,6 +76,14 @@ def running(seed: int = 7, size: int = 2000, port: int | None = None, timeout: f
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def smtp_address(base: str) -> tuple[str, int]:
+    """(host, port) of a running emulator's SMTP inbox, from GET /_emu/smtp."""
+    info = httpx.get(f"{base}/_emu/smtp", timeout=5.0).json()
+    if not info.get("port"):
+        raise EmulatorStartError(f"the emulator at {base} runs no SMTP server")
+    return info["host"], int(info["port"])
 
 
 def _read(fh) -> str:

@@ -14,6 +14,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .clock import Clock
+from .complaints import ComplaintDesk, Mailbox, PortalAccess
 from .corpus import Corpus
 from .douyin_token import TokenIssuer
 from .faults import FaultBook
@@ -72,6 +74,14 @@ class World:
         self.img_key, self.sub_key = keys_for_seed(seed)
         self.mixin_key = mixin_key(self.img_key, self.sub_key)
         self._states: dict[tuple[str, int], str] = {}
+        # Complaint channels: the virtual clock they run on, the desk deciding complaints, portal logins and
+        # the SMTP inbox's messages. `smtp_address` is set when the SMTP server is listening.
+        self.clock = Clock()
+        self.complaints = ComplaintDesk(seed, self.clock, self.corpus.index_of,
+                                        lambda platform, index: self.set_state(platform, index, "deleted"))
+        self.portal = PortalAccess()
+        self.mailbox = Mailbox()
+        self.smtp_address: tuple[str, int] | None = None
 
     def state_of(self, platform: str, index: int) -> str:
         return self._states.get((platform, index), "live")
@@ -90,6 +100,10 @@ class World:
         self.stats.reset()
         self._states.clear()
         self.corpus._woven.clear()
+        self.clock.reset()
+        self.complaints.reset()
+        self.portal.reset()
+        self.mailbox.reset()
 
 
 def world_of(request: Request) -> World:

@@ -94,3 +94,51 @@ class Douyin:
 
 def strip_em(title: str) -> str:
     return re.sub(r"</?em[^>]*>", "", title)
+
+
+# ------------------------------------------------------------------------------------------- complaint channels
+
+PORTAL_USER, PORTAL_PASS = "takedown", "portal-pass"
+REF_PATTERN = r"^(DY|KS|BL|XHS|WB|WX|CAC)-\d{8}-\d{6}$"
+_CJK = "".join(chr(c) for c in range(0x4E00, 0x4E00 + 3000))
+
+
+def varied_text(i: int, length: int = 60) -> str:
+    """A body unlike any other `i`'s (so the template detector stays out of the way)."""
+    import random
+
+    rng = random.Random(f"varied-{i}")
+    return "".join(rng.choice(_CJK) for _ in range(length))
+
+
+async def portal_login(client: httpx.AsyncClient, platform: str = "douyin", username: str = PORTAL_USER,
+                       password: str = PORTAL_PASS) -> httpx.Response:
+    resp = await client.post(f"/portal/{platform}/login", data={"username": username, "password": password})
+    assert resp.status_code == 303, resp.text
+    return resp
+
+
+async def file_complaint(client: httpx.AsyncClient, platform: str, post_url: str, description: str,
+                         client_ref: str = "", category: str = "金融诈骗",
+                         files: list[tuple[str, bytes]] | None = None) -> str:
+    """Submit the portal form (already logged in); returns the reference the result page shows."""
+    data = {"post_url": post_url, "category": category, "rights_holder": "某某金融科技有限公司",
+            "description": description, "client_ref": client_ref}
+    upload = [("evidence", (name, content, "application/octet-stream")) for name, content in files or []]
+    resp = await client.post(f"/portal/{platform}/complaints/new", data=data, files=upload or None)
+    assert resp.status_code == 200, resp.text
+    m = re.search(r'<span id="complaint-ref">([^<]+)</span>', resp.text)
+    assert m, resp.text
+    return m.group(1)
+
+
+async def emu_complaint(client: httpx.AsyncClient, ref: str) -> dict:
+    resp = await client.get(f"/_emu/complaints/{ref}")
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
+async def advance(client: httpx.AsyncClient, hours: float) -> dict:
+    resp = await client.post("/_emu/clock", json={"advance_hours": hours})
+    assert resp.status_code == 200, resp.text
+    return resp.json()
