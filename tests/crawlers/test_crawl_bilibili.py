@@ -10,26 +10,14 @@ from sqlmodel import Session
 
 from crawlers.platforms.base import FetchMode
 from crawlers.platforms.bilibili import BilibiliAdapter
-from emulator.server import running
 from takedown.db import make_engine
 from takedown.models import CrawlStatus, Post, Score, Sighting
-from tests.crawlers.crawl_helpers import clear_faults, count, crawl, errors_of, run_record, set_fault
+from tests.crawlers.crawl_helpers import count, crawl, errors_of, run_record, set_fault
 
+EMULATOR_SEED = 11
 pytestmark = pytest.mark.slow
 KEYWORD = "债务优化"
 
-
-@pytest.fixture(scope="module")
-def emulator_url():
-    with running(seed=11, size=3000) as url:
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def no_faults(emulator_url):
-    clear_faults(emulator_url)
-    yield
-    clear_faults(emulator_url)
 
 
 def test_bilibili_is_crawled_in_api_mode():

@@ -11,12 +11,10 @@ from sqlmodel import Session
 
 from crawlers.platforms.base import FetchMode
 from crawlers.platforms.douyin import DouyinAdapter
-from emulator.server import running
 from takedown.db import make_engine
 from takedown.models import CrawlStatus, Post, Sighting
 from tests.conftest import needs_chromium
 from tests.crawlers.crawl_helpers import (
-    clear_faults,
     count,
     crawl,
     emulator_stats,
@@ -25,21 +23,10 @@ from tests.crawlers.crawl_helpers import (
     set_fault,
 )
 
+EMULATOR_SEED = 12
 pytestmark = [pytest.mark.slow, pytest.mark.browser, needs_chromium]
 KEYWORD = "停息挂账"
 
-
-@pytest.fixture(scope="module")
-def emulator_url():
-    with running(seed=12, size=3000) as url:
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def no_faults(emulator_url):
-    clear_faults(emulator_url)
-    yield
-    clear_faults(emulator_url)
 
 
 def test_douyin_is_crawled_in_browser_mode():
