@@ -5,6 +5,9 @@ A face, like cli.py: it may use everything (emulator, crawlers, core).
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from typing import Any
 
@@ -16,7 +19,7 @@ from sqlalchemy import select
 from takedown.db import make_engine, session_scope, upgrade
 from takedown.defaults import ensure_defaults
 from takedown.models import CrawlRun, Post, ReviewState, Score
-from takedown.settings import SEED_KEYWORDS, get_settings
+from takedown.settings import SEED_KEYWORDS, Settings, get_settings
 
 DEMO_PLATFORMS = ("bilibili", "douyin")
 DEMO_SEED = 7
@@ -28,8 +31,24 @@ def demo_database_url(database_url: str = "") -> str:
     return database_url or f"sqlite:///{get_settings().var_dir / 'demo.db'}"
 
 
-def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "") -> dict[str, Any]:
-    from crawlers.run import CrawlJob, run_crawls
+def takedown_command(args: list[str], settings: Settings, *, check: bool = True) -> list[dict[str, Any]]:
+    """Run one `takedown` command in a subprocess (each Scrapy crawl or browser job needs a fresh process) with
+    the demo's settings; returns the JSON lines it printed. Its log and progress bar go to our stderr."""
+    env = os.environ | {
+        "TAKEDOWN_DATABASE_URL": settings.resolved_database_url,
+        "TAKEDOWN_EMULATOR_URL": settings.emulator_url,
+        "TAKEDOWN_CHROMIUM_PATH": settings.chromium_path,
+        "TAKEDOWN_DOWNLOAD_DELAY": str(settings.download_delay),
+        "TAKEDOWN_CONCURRENCY_PER_PLATFORM": str(settings.concurrency_per_platform),
+        "TAKEDOWN_VAR_DIR": str(settings.var_dir),
+    }
+    done = subprocess.run([sys.executable, "-m", "takedown", *args], stdout=subprocess.PIPE, text=True, env=env)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"`takedown {' '.join(args[:2])}` failed with exit code {done.returncode}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "", takedown_loop: bool = True) -> dict[str, Any]:
     from emulator.server import running
     from takedown.browser import ensure_chromium
 
@@ -46,10 +65,18 @@ def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "") -> dic
         settings.emulator_url = emulator_url
         print(f"emulator on {emulator_url}; crawling {', '.join(DEMO_PLATFORMS)} for "
               f"{len(SEED_KEYWORDS)} seed keywords, {pages} pages each ...", file=sys.stderr)
-        jobs = [CrawlJob(platform, list(SEED_KEYWORDS), pages) for platform in DEMO_PLATFORMS]
-        run_ids = run_crawls(jobs, settings, log_level="WARNING")
+        args = ["crawl", "--pages", str(pages), "--log-level", "WARNING"]
+        for platform in DEMO_PLATFORMS:
+            args += ["--platform", platform]
+        for keyword in SEED_KEYWORDS:
+            args += ["--keyword", keyword]
+        run_ids = {run["platform"]: run["run"] for run in takedown_command(args, settings)}
         summary = build_summary(engine, run_ids)
         summary["ground_truth"] = queue_against_truth(engine, emulator_url)
+        if takedown_loop:
+            from takedown.demo_loop import run_takedown_loop
+
+            summary.update(run_takedown_loop(engine, settings, emulator_url, takedown_command))
     summary["database"] = engine.url.render_as_string(hide_password=True)
     summary["emulator"] = {"seed": DEMO_SEED, "size": size}
     engine.dispose()
@@ -133,6 +160,11 @@ def format_summary(summary: dict[str, Any], console: Console) -> None:
             top.add_row(f"{c['score']:.3f}", Text(c["title"][:60]), Text(reasons))
         console.print(top)
     console.print(f"review queue: {summary['queue']} posts; database: {summary['database']}")
+    if "confirmed" in summary:
+        console.print(
+            f"takedown loop: {summary['confirmed']} confirmed, {summary['filed']} filed "
+            f"({', '.join(summary['filing_methods'])}), {summary['removed']} removed, {summary['rejected']} rejected; "
+            f"median time to removal {summary['median_hours_to_removal']} h (emulated clock)", markup=False)
     truth = summary.get("ground_truth")
     if truth and truth["queued"]:
         console.print(f"against the emulator's labels: {truth['queued_promotions']} of {truth['queued']} queued posts "

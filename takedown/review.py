@@ -9,6 +9,9 @@ silently. Every decision writes a Review row and an audit entry per post (before
 the action as a whole (entity "user", the reviewer), which is what undo reads: the user's last action not undone
 yet is found in the audit log, its posts get their previous state back when nobody changed them since, and the
 undo is audited the same way.
+
+Cases follow confirmations in the same transaction (takedown.tracking): a confirmed post gets its case; a post
+that stops being confirmed (undo, or another decision) has its case closed if nothing happened to it yet.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Session
 
-from takedown import audit
+from takedown import audit, tracking
 from takedown.models import AuditLog, Author, Brand, Post, Review, ReviewState, Score, Sighting, User, utcnow
 
 DECISIONS: dict[str, str] = {
@@ -372,6 +375,8 @@ def decide(session: Session, user: User, items: Iterable[tuple[int, str]], decis
                    **({"note": note} if note else {})})
                  for p in result.applied],
     )
+    _follow_cases(session, user, {p: seen[p] for p in result.applied}, {p: new_state for p in result.applied},
+                  note=f"review decision changed to {new_state}")
     result.action_id = action_id
     return result
 
@@ -457,5 +462,20 @@ def undo_last(session: Session, user: User) -> DecisionResult:
                                                  "action": undo_id, "undoes": action.id})
                  for p, s in result.restored.items()],
     )
+    _follow_cases(session, user, {p: decided for p in result.restored}, result.restored, note="undone")
     result.action_id = undo_id
     return result
+
+
+def _follow_cases(session: Session, user: User, before: dict[int, str], after: dict[int, str], *, note: str) -> None:
+    """Cases follow confirmations, in the decision's transaction: a post confirmed gets its case (opened, or
+    reopened when an undo had closed it); a post no longer confirmed has its case closed if nothing happened to
+    it yet (still in state confirmed)."""
+    confirmed = ReviewState.CONFIRMED.value
+    gained = [p for p, state in after.items() if state == confirmed and before.get(p) != confirmed]
+    lost = [p for p, state in after.items() if state != confirmed and before.get(p) == confirmed]
+    who = audit.actor_name(user)
+    if gained:
+        tracking.confirm_cases(session, gained, actor=who, user_id=user.id)
+    if lost:
+        tracking.unconfirm_cases(session, lost, actor=who, user_id=user.id, note=note)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -35,6 +35,34 @@ REAL_BASE_URLS: dict[str, dict[str, str]] = {
     "xiaohongshu": {"api": "https://edith.xiaohongshu.com", "www": "https://www.xiaohongshu.com"},
     "weibo": {"api": "https://m.weibo.cn", "www": "https://m.weibo.cn"},
 }
+
+
+class RightsHolder(BaseModel):
+    """Who complains: the protected lender and the agent filing for it (every letter names them).
+
+    The defaults are a FICTIONAL demo company; set the real ones in takedown.toml ([rights_holder]) or
+    TAKEDOWN_RIGHTS_HOLDER='{"company_name": ...}' before filing anything with a real platform."""
+
+    company_name: str = "示例消费金融有限公司（演示用虚构主体）"
+    unified_social_credit_code: str = "91000000DEMO00000X"  # not a real code: 18 characters, marked DEMO
+    authorised_agent: str = "张示例（演示用虚构代理人）"
+    agent_title: str = "品牌保护专员"
+    contact_email: str = "brand-protection@example.com"
+    contact_phone: str = "010-00000000"
+    address: str = "示例市示例区示例路1号（虚构地址）"
+    authorisation_ref: str = "DEMO-授权-2026-001"  # the number of the signed 授权委托书
+    authorisation_valid_until: str = "2027-12-31"
+    # Scans to attach where a channel asks for them, e.g. {"营业执照": "/secure/licence.pdf"}; missing ones are
+    # listed in the letter as to be supplied.
+    documents: dict[str, str] = Field(default_factory=dict)
+    demo: bool = True  # the letters say so while the fictional defaults are in use
+
+
+class PortalAccount(BaseModel):
+    """A complaint-portal login. The password is better given by env TAKEDOWN_PORTAL_PASSWORD_<CHANNEL>."""
+
+    username: str
+    password: SecretStr = SecretStr("")
 
 
 class Settings(BaseSettings):
@@ -74,6 +102,38 @@ class Settings(BaseSettings):
     web_bulk_filter_max: int = 5000
     # Times are shown in this zone (the team works in China).
     web_timezone: str = "Asia/Shanghai"
+
+    # --- evidence, cases, re-checks ---
+    # Domain time = real UTC + this many hours (takedown.clock). The demo sets it to follow the emulator's
+    # fast-forwarded clock, so SLAs and removals can be "waited" for without sleeping. Never negative in practice.
+    clock_offset_hours: float = 0.0
+    # Hours a platform has to act on a complaint before the case is overdue and escalates (DOMAIN.md).
+    # Merged over the defaults in takedown.tracking.DEFAULT_SLA_HOURS, so setting one channel keeps the others.
+    case_sla_hours: dict[str, float] = Field(default_factory=lambda: {
+        "douyin": 120, "kuaishou": 120, "bilibili": 72, "xiaohongshu": 120, "weibo": 120,
+        "weixin_channels": 168, "12377": 240,
+    })
+    # Evidence capture: tries per post before a failure is recorded, and pages captured at once.
+    evidence_capture_attempts: int = 2
+    evidence_capture_concurrency: int = 2
+    evidence_capture_timeout_seconds: float = 30.0
+
+    # --- complaints ---
+    rights_holder: RightsHolder = Field(default_factory=RightsHolder)
+    # Outgoing mail for the e-mail channels. No host (and no emulator): letters are written to var/outbox/ as
+    # .eml files and NOT sent. The password comes from env TAKEDOWN_SMTP_PASSWORD and is never logged.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls | ssl | none
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = ""  # empty: rights_holder.contact_email
+    smtp_timeout: float = 30.0
+    # Complaint-portal logins per channel, e.g. {"douyin": {"username": "..."}}; passwords from env
+    # TAKEDOWN_PORTAL_PASSWORD_<CHANNEL> (e.g. TAKEDOWN_PORTAL_PASSWORD_DOUYIN).
+    portal_accounts: dict[str, PortalAccount] = Field(default_factory=dict)
+    # Seconds between two filings on one channel; None: the channel's own pace from channels.yaml.
+    complaint_pace: float | None = None
 
     @classmethod
     def settings_customise_sources(

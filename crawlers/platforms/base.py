@@ -164,6 +164,9 @@ class PlatformAdapter(ABC):
     # Whether page N can be requested without page N-1's cursor (page numbers, not tokens). Such a crawl
     # goes on with the next page after a page fails; a cursor-paged one moves on to the next keyword.
     pages_by_number: ClassVar[bool] = False
+    # StatusResult codes that mean risk control or an expired login rather than an answer about the post:
+    # re-checks of this platform stop, as a search crawl does.
+    status_stop_codes: ClassVar[frozenset[str]] = frozenset({"http_412", "http_429"})
 
     def __init__(self, base_urls: dict[str, str]):
         self.base_urls = base_urls

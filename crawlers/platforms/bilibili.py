@@ -105,6 +105,8 @@ class BilibiliAdapter(PlatformAdapter):
     page_size: ClassVar[int] = 20
     needs_login: ClassVar[bool] = False
     pages_by_number: ClassVar[bool] = True  # `page=N` needs no cursor: after a failed page, go on with N+1
+    # Re-check answers that mean blocked, not gone: HTTP 412/429, -412 intercepted, -352 risk control, -101 login.
+    status_stop_codes: ClassVar[frozenset[str]] = frozenset({"http_412", "http_429", "-412", "-352", "-101"})
 
     def __init__(
         self,

@@ -94,6 +94,10 @@ class DouyinAdapter(PlatformAdapter):
     mode: ClassVar[FetchMode] = FetchMode.BROWSER
     page_size: ClassVar[int] = 10
     needs_login: ClassVar[bool] = True
+    # Re-check answers that mean blocked, not gone: HTTP 429, an empty body or the text "blocked", a detail
+    # without aweme_detail or filter_detail (the verify-check answer), status_code 8 (not logged in).
+    status_stop_codes: ClassVar[frozenset[str]] = frozenset(
+        {"http_429", "empty_body", "blocked", "no_detail", str(STATUS_NOT_LOGGED_IN)})
 
     def __init__(self, base_urls: dict[str, str]):
         super().__init__(base_urls)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from takedown.auth import LoginRateLimiter, has_role
 from takedown.db import make_engine
 from takedown.review import ReviewError
 from takedown.settings import Settings, get_settings
-from takedown.web import present
+from takedown.web import cases, present
 from takedown.web.security import (
     CSRFError,
     Forbidden,
@@ -46,12 +47,20 @@ def make_templates(settings: Settings) -> Jinja2Templates:
     env.filters["field_label"] = lambda f: present.FIELD_LABELS.get(f or "", f or "")
     env.filters["action_label"] = lambda a: present.ACTION_LABELS.get(a or "", a or "")
     env.filters["crawl_status_label"] = lambda s: present.CRAWL_STATUS_LABELS.get(s or "", s or "")
+    env.filters["case_state_label"] = lambda s: cases.CASE_STATE_LABELS.get(s or "", s or "")
+    env.filters["complaint_state_label"] = lambda s: cases.COMPLAINT_STATE_LABELS.get(s or "", s or "")
+    env.filters["batch_state_label"] = lambda s: cases.BATCH_STATE_LABELS.get(s or "", s or "")
+    env.filters["method_label"] = lambda m: cases.METHOD_LABELS.get(m or "", m or "")
+    env.filters["channel_label"] = lambda c: cases.CHANNEL_LABELS.get(c or "", c or "")
+    env.filters["observed_label"] = lambda o: cases.OBSERVED_LABELS.get(o or "", o or "")
+    env.filters["hours"] = lambda v: "—" if v is None else f"{v:.1f} 小时"
     env.filters["score"] = lambda v: "—" if v is None else f"{v:.3f}"
     env.filters["safe_link"] = present.safe_link
     env.filters["as_json"] = lambda v: json.dumps(v, ensure_ascii=False, default=str)  # plain text: autoescaped
     env.globals.update(has_role=has_role, STATE_LABELS=present.STATE_LABELS,
                        PLATFORM_LABELS=present.PLATFORM_LABELS, DECISION_LABELS=present.DECISION_LABELS,
-                       ROLE_LABELS=present.ROLE_LABELS, PAGE_SIZES=present.PAGE_SIZES)
+                       ROLE_LABELS=present.ROLE_LABELS, PAGE_SIZES=present.PAGE_SIZES,
+                       CASE_STATE_LABELS=cases.CASE_STATE_LABELS, METHOD_LABELS=cases.METHOD_LABELS)
     return Jinja2Templates(env=env)
 
 
@@ -104,6 +113,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     from takedown.web.routes import admin, api, pages, public
+    from takedown.web.routes import cases as case_routes
 
     settings = settings or get_settings()
     engine = engine or make_engine(settings.resolved_database_url)
@@ -125,7 +135,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                        https_only=settings.web_cookie_secure)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    for module in (public, pages, admin, api):
+    app.state.filing_threads = {}  # batch id -> the thread filing it (web-started runs)
+    app.state.filing_errors = {}  # batch id -> why its last web-started run stopped
+    app.state.filing_lock = threading.Lock()
+    app.state.export_pdf = True
+    for module in (public, pages, case_routes, admin, api):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app

@@ -100,3 +100,8 @@ def test_demo_no_serve_json_summarises_both_platforms(tmp_path):
         assert scores == sorted(scores, reverse=True) and all(c["reasons"] for c in row["top"])
     truth = summary["ground_truth"]
     assert truth["precision"] >= 0.8 and truth["recall"] >= 0.8, truth
+    # The takedown loop: confirm -> evidence -> file by every method -> decisions -> re-checks.
+    assert summary["confirmed"] > 0 and summary["filed"] == summary["confirmed"]
+    assert summary["filing_methods"] == ["email", "export", "portal"]
+    assert summary["removed"] > 0 and summary["removed"] + summary["rejected"] <= summary["confirmed"]
+    assert summary["median_hours_to_removal"] > 0

@@ -247,3 +247,44 @@ def change_user(user_id: int, body: UserPatch, user: User = Depends(require_role
         raise HTTPException(400, exc.zh) from None
     db.commit()
     return {"id": target.id, "username": target.username, "role": target.role, "is_active": target.is_active}
+
+
+@router.get("/cases", summary="案件列表：状态、渠道、SLA 剩余/超期、升级级别（可按状态、渠道、超期筛选）")
+def cases(request: Request, state: str = "", channel: str = "", overdue: bool = False,
+          offset: int = Query(0, ge=0), limit: int = Query(50, ge=1, le=200), _user: User = Depends(current_user),
+          db: Session = Depends(get_db)) -> dict[str, Any]:
+    from takedown import clock
+    from takedown.web import cases as cq
+
+    page = cq.cases_page(db, state=state, channel=channel, overdue=overdue, offset=offset, limit=limit,
+                         now=clock.now(request.app.state.settings))
+    return cq.timeline_json({k: page[k] for k in ("items", "more", "offset", "limit", "counts", "total",
+                                                   "overdue_count")})
+
+
+@router.get("/cases/{case_id}", summary="案件详情与时间线：状态变更、投诉、平台答复、复查、取证")
+def case(case_id: int, request: Request, _user: User = Depends(current_user),
+         db: Session = Depends(get_db)) -> dict[str, Any]:
+    from takedown import clock
+    from takedown.web import cases as cq
+
+    detail = cq.case_detail(db, case_id, now=clock.now(request.app.state.settings))
+    if detail is None:
+        raise HTTPException(404, f"案件 {case_id} 不存在")
+    return cq.timeline_json(detail)
+
+
+@router.get("/batches/{batch_id}", summary="投诉批次的提交进度：已提交、失败、总数、每件投诉的状态")
+def batch(batch_id: int, request: Request, _user: User = Depends(current_user),
+          db: Session = Depends(get_db)) -> dict[str, Any]:
+    from takedown.complaints.batches import batch_summary
+    from takedown.web import cases as cq
+
+    progress = cq.batch_progress(db, batch_id)
+    if progress is None:
+        raise HTTPException(404, f"批次 {batch_id} 不存在")
+    thread = request.app.state.filing_threads.get(batch_id)
+    progress["running"] = progress["running"] or bool(thread and thread.is_alive())
+    progress["error"] = request.app.state.filing_errors.get(batch_id, "")
+    progress["complaints"] = batch_summary(db, batch_id)["complaints"]
+    return cq.timeline_json(progress)

@@ -19,10 +19,11 @@ PUBLIC = {"/login", "/healthz"}
 
 def _routes(app) -> list[tuple[str, str]]:
     """Every route of the app's routers (pages, admin, API, public) but the two public ones."""
-    from takedown.web.routes import admin, api, pages, public
+    from takedown.web.routes import admin, api, cases, pages, public
 
     found = []
-    for route in [*public.router.routes, *pages.router.routes, *admin.router.routes, *api.router.routes]:
+    for route in [*public.router.routes, *pages.router.routes, *cases.router.routes, *admin.router.routes,
+                  *api.router.routes]:
         if isinstance(route, APIRoute) and route.path not in PUBLIC:
             path = re.sub(r"\{[^}]+\}", "1", route.path)
             found += [(method, path) for method in sorted(route.methods)]
