@@ -1,5 +1,11 @@
 """Store what a crawl found: upsert authors and posts, add sightings, score new or changed posts, link contacts.
 
+After the contacts are linked, in the same transaction, what the team already knows is added (set-based SQL,
+a few statements per batch): a post that shows a contact of a CONFIRMED post gets the reason
+`context.shared_contact` and its score raised by SHARED_CONTACT_BOOST; a post whose author is high-risk (risk
+from the author's other posts >= HIGH_RISK_AUTHOR) gets `context.high_risk_author` and HIGH_RISK_AUTHOR_BOOST;
+and Author.risk_score of every author in the batch is recomputed from all of the author's posts.
+
 One call stores one batch (a result page, or a chunk of records) in one transaction, so a failure loses at most
 that batch and never anything stored before. Writes are idempotent: the same post seen again updates its row
 (`last_seen`, metrics) and adds a sighting; unique constraints on (platform, platform id) make duplicates
@@ -16,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, case, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from takedown.models import (
@@ -32,11 +38,19 @@ from takedown.models import (
     utcnow,
 )
 from takedown.records import AuthorRecord, PostRecord
-from takedown.scoring import Scorer, ScoreResult
+from takedown.scoring import Reason, Scorer, ScoreResult
 
 # Review states a re-score may move a post between; anything a person decided stays as decided.
 _MACHINE_STATES = {ReviewState.NEW, ReviewState.QUEUED}
 _CHUNK = 500  # rows per statement: well under SQLite's bound-parameter limit
+
+# Context from what the team already decided (see Ingestor._context_boost). A boost b moves a score s to
+# 1 - (1 - s)(1 - b): a post ranks higher, never above 1, and a strong post stays ahead of a weak one.
+SHARED_CONTACT_BOOST = 0.5  # the post shows a contact (WeChat id, phone ...) of a CONFIRMED post
+HIGH_RISK_AUTHOR = 0.8  # author risk (from the author's other posts) from which the author counts as high-risk
+HIGH_RISK_AUTHOR_BOOST = 0.3
+CONFIRMED_AUTHOR_RISK = 0.95  # an author with a confirmed post is at least this risky
+_CONTACT_LABELS = {"wechat": "微信", "phone": "电话", "qq": "QQ", "url": "链接", "other": "邮箱"}
 _POST = Post.__table__
 
 
@@ -120,6 +134,7 @@ class Ingestor:
             stats.scored = len(scored)
 
             post_ids: dict[tuple[str, str], int] = {}
+            states: dict[tuple[str, str], str] = {}
             new_rows, changed_rows, seen_rows = [], [], []
             for key, (_, record) in ranked.items():
                 author_id = author_ids.get((record.author.platform, record.author.platform_author_id)) if record.author else None
@@ -128,6 +143,7 @@ class Ingestor:
                 if key in scored:
                     _, digest, result = scored[key]
                     state = self._state_for(result.score, official, known["review_state"] if known else None)
+                    states[key] = state
                     if state == ReviewState.QUEUED and (known is None or known["review_state"] != ReviewState.QUEUED):
                         stats.candidates += 1
                     row = self._post_row(record, author_id, digest, result, state, now)
@@ -156,6 +172,33 @@ class Ingestor:
                     seen_rows,
                 )
 
+            author_of = {post_ids[key]: author_ids[(r.author.platform, r.author.platform_author_id)]
+                         for key, (r, _, _) in scored.items() if r.author}
+            changed = [known["id"] for key, known in existing.items() if key in scored]
+            # what the authors were before this batch (its own contacts not linked yet: no self-boost)
+            before = self._author_aggregates(conn, set(author_of.values()), now, changed)
+            self._link_contacts(conn, scored, post_ids, author_ids, now)
+            boosted = self._context_boost(conn, scored, post_ids, author_of, before)
+            if boosted:
+                rows = []
+                for key, result in boosted.items():
+                    record = scored[key][0]
+                    known = existing.get(key)
+                    official = bool(record.author and (record.author.platform, record.author.platform_author_id)
+                                    in self._official)
+                    was = states[key]
+                    state = self._state_for(result.score, official, known["review_state"] if known else None)
+                    states[key] = state
+                    if state == ReviewState.QUEUED and was != ReviewState.QUEUED and (
+                            known is None or known["review_state"] != ReviewState.QUEUED):
+                        stats.candidates += 1
+                    rows.append({"pid": post_ids[key], "score": result.score, "review_state": state})
+                    scored[key] = (record, scored[key][1], result)
+                conn.execute(update(Post).where(Post.id == bindparam("pid"))
+                             .values(score=bindparam("score"), review_state=bindparam("review_state")), rows)
+            self._update_author_risk(conn, before, {pid: scored[key][2].score for key, pid in post_ids.items()
+                                                    if key in scored and pid in author_of}, author_of)
+
             score_rows = [
                 {
                     "post_id": post_ids[key],
@@ -174,7 +217,6 @@ class Ingestor:
             ]
             for chunk in _chunks(sightings):
                 conn.execute(self._insert(Sighting.__table__), list(chunk))
-            self._link_contacts(conn, scored, post_ids, author_ids, now)
         return stats
 
     def _state_for(self, score: float, official: bool, current: str | None) -> str:
@@ -258,6 +300,113 @@ class Ingestor:
                     found[(platform, ppid)] = {"id": pid, "content_hash": digest, "review_state": state}
         return found
 
+    # ------------------------------------------------------------------ author and contact context
+    def _context_boost(
+        self,
+        conn: Connection,
+        scored: dict[tuple[str, str], tuple[PostRecord, str, ScoreResult]],
+        post_ids: dict[tuple[str, str], int],
+        author_of: dict[int, int],
+        before: dict[int, tuple[float, float, int, int]],
+    ) -> dict[tuple[str, str], ScoreResult]:
+        """Posts of this batch that share a contact with a CONFIRMED post, or whose author's earlier posts make
+        the author high-risk, get a higher score and a reason saying why (see the module docstring). Set-based:
+        one query per 500 posts for the shared contacts; the author side comes from `before`."""
+        if not scored:
+            return {}
+        key_of = {post_ids[key]: key for key in scored}
+        batch_ids = sorted(key_of)
+        shared: dict[int, list[tuple[str, str]]] = {}
+        pc, pc2 = PostContact.__table__.alias("pc"), PostContact.__table__.alias("pc2")
+        confirmed = Post.__table__.alias("confirmed")
+        contact = Contact.__table__
+        for chunk in _chunks(batch_ids):
+            rows = conn.execute(
+                select(pc.c.post_id, contact.c.type, contact.c.value).distinct()
+                .select_from(pc.join(pc2, pc2.c.contact_id == pc.c.contact_id)
+                             .join(confirmed, confirmed.c.id == pc2.c.post_id)
+                             .join(contact, contact.c.id == pc.c.contact_id))
+                .where(pc.c.post_id.in_(chunk), pc2.c.post_id != pc.c.post_id,
+                       confirmed.c.review_state == ReviewState.CONFIRMED)
+            )
+            for pid, ctype, value in rows:
+                shared.setdefault(pid, []).append((ctype, value))
+
+        out: dict[tuple[str, str], ScoreResult] = {}
+        for pid in batch_ids:
+            key = key_of[pid]
+            result = scored[key][2]
+            reasons = []
+            factor = 1.0  # what is left of (1 - score)
+            contacts = shared.get(pid)
+            if contacts:
+                factor *= 1.0 - SHARED_CONTACT_BOOST
+                shown = "、".join(f"{_CONTACT_LABELS.get(t, t)} {v}" for t, v in sorted(contacts)[:3])
+                reasons.append(Reason("context.shared_contact", "diversion", "contacts", shown,
+                                      SHARED_CONTACT_BOOST,
+                                      f"该内容留有的联系方式（{shown}）与已确认的违规推广内容相同，系同一引流渠道。"))
+            aggregate = before.get(author_of.get(pid, -1))
+            author_risk = _risk(*aggregate) if aggregate else 0.0
+            if author_risk >= HIGH_RISK_AUTHOR:
+                factor *= 1.0 - HIGH_RISK_AUTHOR_BOOST
+                reasons.append(Reason("context.high_risk_author", "false_identity", "author",
+                                      f"账号风险 {author_risk:.2f}", HIGH_RISK_AUTHOR_BOOST,
+                                      "发布账号的其他内容已被确认或评定为高风险代理维权推广，该账号为高风险账号。"))
+            if reasons:
+                score = round(1.0 - (1.0 - result.score) * factor, 4)
+                out[key] = ScoreResult(result.id, score, reasons + result.reasons, result.contacts,
+                                       result.model_version)
+        return out
+
+    @staticmethod
+    def _author_aggregates(conn: Connection, author_ids: set[int], now: datetime, changed: Sequence[int]
+                           ) -> dict[int, tuple[float, float, int, int]]:
+        """(max score, sum of scores, posts, confirmed) of each author's posts from before this batch (this
+        batch's re-scored posts left out), counting only posts nobody rejected or marked duplicate; `confirmed`
+        counts the author's confirmed posts, plus one when a contact the author gave appears in another
+        account's confirmed post."""
+        out: dict[int, tuple[float, float, int, int]] = {}
+        ignored = (ReviewState.REJECTED, ReviewState.DUPLICATE, ReviewState.OFFICIAL)
+        for chunk in _chunks(sorted(author_ids)):
+            stmt = (
+                select(_POST.c.author_id, func.max(_POST.c.score), func.sum(_POST.c.score), func.count(),
+                       func.sum(case((_POST.c.review_state == ReviewState.CONFIRMED, 1), else_=0)))
+                .where(_POST.c.author_id.in_(chunk), _POST.c.first_seen < now,
+                       _POST.c.review_state.not_in(ignored), _POST.c.score.is_not(None))
+                .group_by(_POST.c.author_id)
+            )
+            if changed:
+                stmt = stmt.where(_POST.c.id.not_in(list(changed)))
+            for aid, top, total, n, n_confirmed in conn.execute(stmt):
+                out[aid] = (float(top), float(total), int(n), int(n_confirmed or 0))
+            # an author whose contact (WeChat id, phone ...) appears in a confirmed post counts as confirmed
+            ac, pc = AuthorContact.__table__, PostContact.__table__
+            linked = conn.execute(
+                select(ac.c.author_id).distinct()
+                .select_from(ac.join(pc, pc.c.contact_id == ac.c.contact_id).join(_POST, _POST.c.id == pc.c.post_id))
+                .where(ac.c.author_id.in_(chunk), _POST.c.review_state == ReviewState.CONFIRMED,
+                       _POST.c.author_id.is_distinct_from(ac.c.author_id))
+            ).scalars()
+            for aid in linked:
+                top, total, n, confirmed = out.get(aid, (0.0, 0.0, 0, 0))
+                out[aid] = (top, total, n, confirmed + 1)
+        return out
+
+    @staticmethod
+    def _update_author_risk(conn: Connection, before: dict[int, tuple[float, float, int, int]],
+                            batch_scores: dict[int, float], author_of: dict[int, int]) -> None:
+        """Author.risk_score of the batch's authors from all their posts: the earlier ones (`before`) and this
+        batch's (bio and contacts are part of every post's scoring input, so the scores carry them)."""
+        merged = dict(before)
+        for pid, score in batch_scores.items():
+            aid = author_of[pid]
+            top, total, n, confirmed = merged.get(aid, (0.0, 0.0, 0, 0))
+            merged[aid] = (max(top, score), total + score, n + 1, confirmed)
+        rows = [{"aid": aid, "risk": round(_risk(*agg), 4)} for aid, agg in sorted(merged.items())]
+        if rows:
+            conn.execute(update(Author).where(Author.id == bindparam("aid")).values(risk_score=bindparam("risk")),
+                         rows)
+
     def _link_contacts(
         self,
         conn: Connection,
@@ -291,6 +440,13 @@ class Ingestor:
             link_rows = [{column: owner, "contact_id": cid} for owner, cid in sorted(links)]
             for chunk in _chunks(link_rows):
                 conn.execute(self._insert(table.__table__).on_conflict_do_nothing(), list(chunk))
+
+
+def _risk(top: float, total: float, n: int, confirmed: int) -> float:
+    """An author's risk: the mean of their best and their average post score, at least CONFIRMED_AUTHOR_RISK
+    once one of their posts is confirmed."""
+    value = (top + total / n) / 2.0 if n else 0.0
+    return max(value, CONFIRMED_AUTHOR_RISK) if confirmed else value
 
 
 def _reason_json(reason: Any) -> dict[str, Any]:

@@ -1,18 +1,28 @@
 """From a record to evidence: normalised fields, rule hits, contacts, evasion signals, and the feature vector
-the scorer combines. Kept apart from `scorer.py` so the fitting code and tools can use the same evidence."""
+the scorer combines. Kept apart from `scorer.py` so the fitting code and tools can use the same evidence.
+
+Two levels, for speed: everything that depends on one field value alone (normalisation, rule hits, contacts,
+evasion, the reasons quoting it) is computed once per distinct (field, text) and cached (`SegmentFacts`,
+`FactsCache`); a record is then assembled from its fields' facts (`assemble`): which contacts the author gave,
+whether the post is about debt at all, and the feature vector."""
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
-from takedown.scoring.contacts import HOTLINES, FoundContact, find_contacts
-from takedown.scoring.fields import Segment
+from takedown.scoring.contacts import HOTLINES, FoundContact, scan_contacts
+from takedown.scoring.fields import FIELD_LABELS, Segment
 from takedown.scoring.lexicon import Lexicon
 from takedown.scoring.normalise import SEGMENT_SEPARATOR, Evasion, Normalised, normalise
-from takedown.scoring.rules import NEGATIVE_CATEGORIES, POSITIVE_CATEGORIES, Hit, RuleSet
+from takedown.scoring.results import Reason
+from takedown.scoring.rules import NEGATIVE_CATEGORIES, POSITIVE_CATEGORIES, RuleSet
 
 JOINER = "\n" + SEGMENT_SEPARATOR + "\n"
 
@@ -74,103 +84,333 @@ class ContactInfo(NamedTuple):
     @property
     def kind(self) -> str:
         """private (WeChat, QQ, mobile, link) | business (landline, 400/95xxx line, e-mail) | hotline"""
-        c = self.found
-        if c.type == "phone":
-            if c.value in HOTLINES:
-                return "hotline"
-            return "private" if c.value.startswith("1") and len(c.value) == 11 else "business"
-        if c.type == "other":
-            return "business"
-        return "private"
+        return contact_kind(self.found)
+
+
+def contact_kind(c: FoundContact) -> str:
+    if c.type == "phone":
+        if c.value in HOTLINES:
+            return "hotline"
+        return "private" if c.value.startswith("1") and len(c.value) == 11 else "business"
+    if c.type == "other":
+        return "business"
+    return "private"
+
+
+class SegmentContact(NamedTuple):
+    found: FoundContact
+    warned: bool
+    quote: str  # the original text of the contact and the words introducing it
+    quoted: bool  # inside quotation marks: a warning or a news item quoting the advert it is about
+
+
+class SegmentFacts:
+    """Everything the scorer needs from one field value (a title, a bio, one comment), computed once and
+    cached by (field, text): authors' bios and hashtags repeat across their posts, and a record is then
+    assembled from facts it already has. Positions are not kept; reasons quote the original text already."""
+
+    __slots__ = (
+        "field", "text", "ntext", "author_comment", "points_to_comments", "topic", "weak_words",
+        "evasion_rule", "rule_best", "quotable", "quoted", "reasons", "evasion_values", "spaced_chars",
+        "split_symbols", "splits", "zero_width", "fullwidth", "contacts", "bare", "qq_cue", "hit_count",
+        "model_part", "norm", "negative_context",
+    )
+
+    def __init__(self, field: str, text: str, rules: RuleSet, lexicon: Lexicon, keep_norm: bool = False) -> None:
+        self.field = field
+        self.text = text
+        norm = normalise(text, lexicon)
+        ntext = norm.text
+        self.ntext = ntext
+        # what the learned model makes of this field value: (contribution to its logit, [(sort key, reason) of
+        # its strongest n-grams]), filled in by the cache for a whole batch of new field values at once
+        self.model_part: tuple[float, list[tuple[float, Reason]]] | None = None
+        self.norm: Normalised | None = norm if keep_norm else None
+        self.author_comment = field == "comments" and bool(_AUTHOR_COMMENT_RE.match(text.lower()))
+        others = field == "comments" and not self.author_comment
+        self.points_to_comments = field in ("title", "desc", "bio") and bool(_POINTS_TO_COMMENTS_RE.search(ntext))
+        if others:  # other people's comments say nothing about what the post is about
+            self.topic, self.weak_words = False, frozenset()
+        else:
+            self.topic = bool(rules.topic_re.search(ntext)) if rules.topic_re is not None else True
+            self.weak_words = (frozenset(rules.topic_weak_re.findall(ntext))
+                               if rules.topic_weak_re is not None else frozenset())
+
+        hits = rules.match(ntext, [0], [len(ntext)], [field]) if ntext else []
+        self.hit_count = len(hits)
+        self.evasion_rule = any(h.rule.category == "evasion" for h in hits) and not others
+        quotes = [m.span() for m in _QUOTE_RE.finditer(ntext)] if hits else []
+        rule_best: dict[str, tuple[float, str]] = {}
+        quotable = quoted_n = 0
+        reasons: list[Reason] = []
+        seen: set[tuple[str, int, int]] = set()
+        for h in hits:
+            rule = h.rule
+            quoted = bool(quotes) and _inside(quotes, h.start, h.end)
+            if rule.category in _QUOTABLE and field != "comments":
+                quotable += 1
+                quoted_n += quoted
+            f = _factor(rule.negative, others, ntext, h.start, quoted)
+            if f > 0:
+                w = abs(rule.weight) * f
+                if w > rule_best.get(rule.id, (0.0, ""))[0]:
+                    rule_best[rule.id] = (w, rule.category)
+            s, e = norm.span(h.start, h.end)
+            key = (rule.id, s, e)
+            if key in seen:
+                continue
+            seen.add(key)
+            quote = text[s:e].strip()
+            if quote:
+                reasons.append(Reason(rule.id, rule.category, field, quote, round(rule.weight * f, 3),
+                                      rule.explanation))
+        self.rule_best = tuple((rid, w, _CAT_INDEX[cat]) for rid, (w, cat) in rule_best.items())
+        # the post (or its speaker) warns, reports or speaks officially
+        self.negative_context = any(cat in NEGATIVE_CATEGORIES for _, cat in rule_best.values())
+        self.quotable, self.quoted = quotable, quoted_n
+
+        # evasion found while normalising: counts half in other people's comments or inside quotation marks
+        ev = norm.evasion
+        text_quotes = [m.span() for m in _QUOTE_RE.finditer(text)] if (ev.variants or ev.splits) else []
+        values: list[float] = []
+        for kind, strength, (s, e), detail in _span_signals(ev):
+            if others:
+                strength *= 0.5
+            if text_quotes and _inside(text_quotes, s, e):
+                strength *= QUOTED_FACTOR
+            values.append(strength)
+            quote = text[s:e].strip()
+            if not quote:
+                continue
+            if kind == "disguised_word":
+                explanation = f"使用谐音、拼音或符号变体“{quote}”指代“{detail}”，以规避平台审核。"
+            else:
+                explanation = _EVASION_EXPLANATIONS.get(kind, "以变体写法规避平台审核。")
+            reasons.append(Reason(f"evasion.{kind}", "evasion", field, quote, strength, explanation))
+        self.reasons = [(_reason_key(r.weight), r) for r in reasons]
+        self.evasion_values = values
+        self.spaced_chars, self.split_symbols = ev.spaced_chars, ev.split_symbols
+        self.splits, self.zero_width, self.fullwidth = len(ev.splits), ev.zero_width, ev.fullwidth_letters
+
+        found, bare, qq_cue = scan_contacts(norm) if norm.base else ([], [], False)
+        contacts = []
+        if found:
+            base = norm.base
+            sentence_ends = [m.start() for m in _SENTENCE_END_RE.finditer(base)]
+            base_quotes = [m.span() for m in _QUOTE_RE.finditer(base)]
+            for c in found:
+                s, e = norm.base_span(c.cue_start, c.end)
+                quoted = bool(base_quotes) and _inside(base_quotes, c.start, c.end)
+                contacts.append(SegmentContact(c, _warned(base, c.cue_start, c.end, sentence_ends, []),
+                                               text[s:e].strip(), quoted))
+        self.contacts = contacts
+        self.bare = [SegmentContact(c, False, text[slice(*norm.base_span(c.start, c.end))].strip(), False)
+                     for c in bare]
+        self.qq_cue = qq_cue
+
+
+_CATEGORIES = POSITIVE_CATEGORIES + NEGATIVE_CATEGORIES
+_CAT_INDEX = {c: i for i, c in enumerate(_CATEGORIES)}
+_EVASION = _CAT_INDEX["evasion"]
+
+
+def _reason_key(weight: float) -> float:
+    """Sort key of a reason: positive weights first, strongest first; then negative ones, strongest first."""
+    return -weight if weight >= 0 else 10.0 + weight
+
+
+def _span_signals(ev: Evasion) -> list[tuple[str, float, tuple[int, int], str]]:
+    out = [("disguised_word", 0.3, (v.start, v.end), v.canonical) for v in ev.variants[:8]]
+    out += [("split_word", 0.25, span, "") for span in ev.splits[:8]]
+    return out
+
+
+_EVASION_EXPLANATIONS = {
+    "split_word": "在字与字之间插入空格、符号或表情拆分敏感词，以规避平台关键词审核。",
+}
+
+
+# the learned model over many new field values at once: sets each one's `model_part`
+BatchHook = Callable[[list["SegmentFacts"]], None]
+
+
+class FactsCache:
+    """A bounded LRU of `SegmentFacts` keyed by (field, raw text). New field values of a batch are analysed
+    one by one and then read by the learned model together (`hook`), in one vectorised pass."""
+
+    def __init__(self, rules: RuleSet, lexicon: Lexicon, maxsize: int = 20_000,
+                 hook: BatchHook | None = None) -> None:
+        self.rules, self.lexicon, self.maxsize, self.hook = rules, lexicon, maxsize, hook
+        self._data: OrderedDict[tuple[str, str], SegmentFacts] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, field: str, text: str) -> SegmentFacts:
+        return self.get_many([(field, text)])[0]
+
+    def get_many(self, keys: list[tuple[str, str]]) -> list[SegmentFacts]:
+        data = self._data
+        out: list[SegmentFacts] = []
+        pending: list[SegmentFacts] = []
+        keep_norm = self.hook is not None
+        for key in keys:
+            facts = data.get(key)
+            if facts is not None:
+                data.move_to_end(key)
+                self.hits += 1
+            else:
+                self.misses += 1
+                facts = SegmentFacts(key[0], key[1].replace(SEGMENT_SEPARATOR, " "), self.rules, self.lexicon,
+                                     keep_norm)
+                data[key] = facts
+                pending.append(facts)
+            out.append(facts)
+        if pending and self.hook is not None:
+            self.hook(pending)
+            for facts in pending:
+                facts.norm = None
+        while len(data) > self.maxsize:
+            data.popitem(last=False)
+        return out
+
+    def clear(self) -> None:
+        self._data.clear()
 
 
 @dataclass(slots=True)
 class Analysis:
     record_id: str
     segments: list[Segment]
-    original: str  # the joined original fields
-    original_starts: list[int]  # where each segment starts in `original`
-    norm: Normalised
-    hits: list[Hit]
+    facts: list[SegmentFacts]
     contacts: list[ContactInfo]
+    on_topic: bool = False
     features: list[float] = field(default_factory=list)
     strengths: dict[str, float] = field(default_factory=dict)
-    hit_factors: dict[int, float] = field(default_factory=dict)  # id(hit) -> how much it counts
-    quoted_hits: set[int] = field(default_factory=set)  # id(hit) of hits inside quotation marks
-    original_quotes: list[tuple[int, int]] = field(default_factory=list)  # quotation spans in `original`
-    on_topic: bool = False
+    evasion: dict[str, float] = field(default_factory=dict)  # evasion signal kind -> strength (record level)
 
     @property
-    def evasion(self) -> Evasion:
-        return self.norm.evasion
+    def texts(self) -> list[tuple[str, str]]:
+        """(field, normalised text) of every non-empty segment: what the learned model reads."""
+        return [(f.field, f.ntext) for f in self.facts if f.ntext]
 
-    def segment_at(self, original_pos: int) -> int:
-        return max(0, bisect_right(self.original_starts, original_pos) - 1)
+    def reasons(self) -> list[Reason]:
+        """Every reason behind the rule score, strongest first, at most MAX_REASONS_PER_RULE per rule."""
+        items: list[tuple[float, Reason]] = []
+        for f in self.facts:
+            if f.reasons:
+                items += f.reasons
+        for c in self.contacts:
+            facts = self.facts[c.segment]
+            quote = next((sc.quote for sc in facts.contacts + facts.bare if sc.found is c.found), "")
+            item = _contact_reason(c.found, c.field, c.by_author, c.warned, quote)
+            if item:
+                items.append(item)
+        return dedupe_reasons(items)
 
 
-def analyse(record_id: str, segments: list[Segment], rules: RuleSet, lexicon: Lexicon) -> Analysis:
-    texts = [s.text.replace(SEGMENT_SEPARATOR, " ") for s in segments]
-    original = JOINER.join(texts)
-    original_starts = []
-    pos = 0
-    for t in texts:
-        original_starts.append(pos)
-        pos += len(t) + len(JOINER)
-    norm = normalise(original, lexicon)
-    fields = [s.field for s in segments]
+MAX_REASONS_PER_RULE = 3
+_FIRST = itemgetter(0)
 
-    starts, ends = _bounds(norm.text, len(segments))
-    hits = rules.match(norm.text, starts, ends, fields)
 
-    base_starts, _ = _bounds(norm.base, len(segments))
-    author_comments = {
-        i for i, s in enumerate(segments) if s.field == "comments" and _AUTHOR_COMMENT_RE.match(s.text.lower())
-    }
-    body_points_to_comments = any(
-        _POINTS_TO_COMMENTS_RE.search(norm.text[starts[i]:ends[i]])
-        for i, s in enumerate(segments) if s.field in ("title", "desc", "bio")
-    )
-    contacts = []
-    found = find_contacts(norm)
-    if found:
-        sentence_ends = [m.start() for m in _SENTENCE_END_RE.finditer(norm.base)]
-        separators = [m.start() for m in _SEPARATOR_RE.finditer(norm.base)]
-    for c in found:
-        seg = max(0, bisect_right(base_starts, c.start) - 1)
-        fld = fields[seg] if fields else "desc"
-        by_author = fld != "comments" or seg in author_comments or body_points_to_comments
-        warned = _warned(norm.base, c.cue_start, c.end, sentence_ends, separators)
-        contacts.append(ContactInfo(c, seg, fld, by_author, warned))
+def dedupe_reasons(items: list[tuple[float, Reason]]) -> list[Reason]:
+    """`items` ((sort key, reason)) strongest first, without repeats, at most MAX_REASONS_PER_RULE a rule."""
+    items.sort(key=_FIRST)
+    out: list[Reason] = []
+    seen: set[tuple[str, str, str]] = set()
+    per_rule: dict[str, int] = {}
+    for _, r in items:
+        key = (r.rule, r.field, r.text)
+        if key in seen:
+            continue
+        n = per_rule.get(r.rule, 0)
+        if n >= MAX_REASONS_PER_RULE:
+            continue
+        seen.add(key)
+        per_rule[r.rule] = n + 1
+        out.append(r)
+    return out
 
-    analysis = Analysis(record_id, segments, original, original_starts, norm, hits, contacts)
-    # on topic: the post's own text is about debt, or it hides its contact details or dodges moderation
-    # (people do that for a reason; the words such posts avoid are the topic words)
-    post_text = "\n".join(norm.text[starts[i]:ends[i]] for i, s in enumerate(segments) if s.field != "comments")
-    analysis.on_topic = (
-        rules.on_topic(post_text)
+
+_CONTACT_NAMES = {"wechat": "微信号", "qq": "QQ号", "url": "外部链接", "other": "电子邮箱"}
+
+
+@lru_cache(maxsize=20_000)
+def _contact_reason(found: FoundContact, field: str, by_author: bool, warned: bool, quote: str
+                    ) -> tuple[float, Reason] | None:
+    """(sort key, reason) for a contact; cached: an author's contact recurs across their posts."""
+    kind = contact_kind(found)
+    if kind == "hotline":
+        return None
+    text = quote or found.value
+    where = FIELD_LABELS.get(field, field)
+    if found.type == "phone":
+        name = "个人手机号码" if kind == "private" else "联系电话"
+    else:
+        name = _CONTACT_NAMES.get(found.type, "联系方式")
+    if warned:
+        r = Reason("contact.quoted_in_warning", "warning", field, text, -0.3,
+                   "内容将该联系方式作为诈骗或冒充示例予以警示。")
+    elif not by_author:
+        r = Reason("contact.third_party_comment", "diversion", field, text, 0.2,
+                   f"评论区由他人留下{name}，疑似配合引流。")
+    else:
+        weight = 0.6 if kind == "private" else 0.35
+        if found.obfuscated:
+            r = Reason(f"contact.{found.type}", "diversion", field, text, weight + 0.1,
+                       f"在{where}中以中文数字、空格或符号拆写{name}，规避平台识别并引导用户私下联系。")
+        else:
+            r = Reason(f"contact.{found.type}", "diversion", field, text, weight,
+                       f"在{where}中留有{name}，引导用户脱离平台私下联系。")
+    return _reason_key(r.weight), r
+
+
+def analyse(record_id: str, segments: list[Segment], rules: RuleSet, lexicon: Lexicon,
+            cache: FactsCache | None = None) -> Analysis:
+    if cache is None:
+        facts = [SegmentFacts(s.field, s.text.replace(SEGMENT_SEPARATOR, " "), rules, lexicon) for s in segments]
+    else:
+        facts = cache.get_many([(s.field, s.text) for s in segments])
+    return assemble(record_id, segments, facts)
+
+
+def assemble(record_id: str, segments: list[Segment], facts: list[SegmentFacts]) -> Analysis:
+    body_points = False
+    topic = False
+    evasion_rule = False
+    weak: set[str] = set()
+    any_contacts = False
+    negative = False
+    for f in facts:
+        if f.points_to_comments:
+            body_points = True
+        if f.negative_context:
+            negative = True
+        if f.field != "comments" or f.author_comment:  # the post and what its author pinned or replied
+            if f.topic:
+                topic = True
+            elif f.weak_words:
+                weak |= f.weak_words
+            if f.evasion_rule:
+                evasion_rule = True
+        if f.contacts or f.bare:
+            any_contacts = True
+    contacts: list[ContactInfo] = []
+    if any_contacts:
+        qq_fallback = any(f.qq_cue for f in facts)
+        for i, f in enumerate(facts):
+            by_author = f.field != "comments" or f.author_comment or body_points
+            for sc in f.contacts:
+                # a contact quoted in a post that warns or reports is the advert's, not the poster's
+                contacts.append(ContactInfo(sc.found, i, f.field, by_author, sc.warned or (sc.quoted and negative)))
+            if qq_fallback:
+                for sc in f.bare:
+                    contacts.append(ContactInfo(sc.found, i, f.field, by_author, False))
+    a = Analysis(record_id, segments, facts, contacts)
+    a.on_topic = (
+        topic or len(weak) >= 2 or evasion_rule
         or any(c.found.obfuscated and c.by_author for c in contacts)
-        or any(h.rule.category == "evasion" and h.field != "comments" for h in hits)
     )
-    quotes = [m.span() for m in _QUOTE_RE.finditer(norm.text)]
-    analysis.original_quotes = [m.span() for m in _QUOTE_RE.finditer(original)]
-    for h in hits:
-        quoted = _inside(quotes, h.start, h.end)
-        if quoted:
-            analysis.quoted_hits.add(id(h))
-        analysis.hit_factors[id(h)] = _factor(h, author_comments, norm.text, quoted)
-    analysis.strengths, analysis.features = _features(analysis)
-    return analysis
-
-
-def _bounds(text: str, n: int) -> tuple[list[int], list[int]]:
-    """Start and end of each of the n segments joined by JOINER in `text` (normalisation keeps JOINER)."""
-    seps = [m.start() for m in _SEPARATOR_RE.finditer(text)]
-    starts = [0] + [k + 2 for k in seps]
-    ends = [k - 1 for k in seps] + [len(text)]
-    while len(starts) < n:  # defensive: keep the lists aligned
-        starts.append(len(text))
-        ends.append(len(text))
-    return starts[:n], ends[:n]
+    a.strengths, a.features, a.evasion = _features(a)
+    return a
 
 
 def _warned(text: str, start: int, end: int, sentence_ends: list[int], separators: list[int]) -> bool:
@@ -199,108 +439,106 @@ def _negated(text: str, start: int) -> bool:
     return _NEGATED_BEFORE_RE.search(text, max(0, start - 10), start) is not None
 
 
-def _factor(hit: Hit, author_comments: set[int], text: str, quoted: bool) -> float:
+def _factor(negative: bool, others_comment: bool, text: str, start: int, quoted: bool) -> float:
     """How much a hit counts given where and how it is said: other people's comments count half for
     evidence and not at all for negative context (a commenter calling a promotion a scam does not make it a
     warning); a negated claim ("从未委托第三方代办") counts 0.3, a quoted one ("所谓“停息挂账”") half."""
-    if hit.field == "comments" and hit.segment not in author_comments:
-        return 0.0 if hit.rule.negative else 0.5
-    if hit.rule.negative:
+    if others_comment:
+        return 0.0 if negative else 0.5
+    if negative:
         return 1.0
     factor = 1.0
-    if _negated(text, hit.start):
+    if _negated(text, start):
         factor *= NEGATED_FACTOR
     if quoted:
         factor *= QUOTED_FACTOR
     return factor
 
 
-def _noisy_or(values: list[float]) -> float:
+def _noisy_or(values) -> float:
     p = 1.0
     for v in values:
         p *= 1.0 - min(1.0, max(0.0, v))
     return 1.0 - p
 
 
-def evasion_signals(analysis: Analysis) -> list[tuple[str, float, tuple[int, int] | None, str]]:
-    """(kind, strength, original span, detail) for each evasion found by normalisation and contact reading."""
-    ev = analysis.norm.evasion
-    out: list[tuple[str, float, tuple[int, int] | None, str]] = []
-    for v in ev.variants[:8]:
-        out.append(("disguised_word", 0.3, (v.start, v.end), v.canonical))
-    symbol_budget = ev.split_symbols
-    for s, e in ev.splits[:8]:
-        out.append(("split_word", 0.25, (s, e), ""))
-    if ev.spaced_chars >= 3:
-        out.append(("spaced_characters", min(0.6, 0.08 * ev.spaced_chars), None, ""))
-    if symbol_budget > len(ev.splits):
-        out.append(("split_symbols", min(0.5, 0.1 * (symbol_budget - len(ev.splits))), None, ""))
-    if ev.zero_width:
-        out.append(("invisible_characters", 0.5, None, ""))
-    if ev.fullwidth_letters:
-        out.append(("lookalike_letters", 0.2, None, ""))
-    for c in analysis.contacts:
-        if c.found.obfuscated and c.by_author and not c.warned:
-            out.append(("obfuscated_contact", 0.6, None, c.found.value))
-    return out
-
-
-def _features(a: Analysis) -> tuple[dict[str, float], list[float]]:
-    per_rule: dict[str, tuple[float, str]] = {}  # rule id -> (strongest |w| x factor, category)
+def _features(a: Analysis) -> tuple[dict[str, float], list[float], dict[str, float]]:
+    per_rule: dict[str, tuple[float, int]] = {}  # rule id -> (strongest |w| x factor, category index)
     quotable = quoted = 0
-    for h in a.hits:
-        if h.rule.category in _QUOTABLE and h.field != "comments":
-            quotable += 1
-            quoted += id(h) in a.quoted_hits
-        f = a.hit_factors[id(h)]
-        if f <= 0:
-            continue
-        w = abs(h.rule.weight) * f
-        if w > per_rule.get(h.rule.id, (0.0, ""))[0]:
-            per_rule[h.rule.id] = (w, h.rule.category)
-    by_cat: dict[str, list[float]] = {c: [] for c in POSITIVE_CATEGORIES + NEGATIVE_CATEGORIES}
+    ev_values: list[float] = []
+    spaced = symbols = splits = zero_width = fullwidth = 0
+    for f in a.facts:
+        for rid, w, cat in f.rule_best:
+            old = per_rule.get(rid)
+            if old is None or w > old[0]:
+                per_rule[rid] = (w, cat)
+        if f.quotable:
+            quotable += f.quotable
+            quoted += f.quoted
+        if f.evasion_values:
+            ev_values += f.evasion_values
+        if f.spaced_chars or f.split_symbols or f.splits or f.zero_width or f.fullwidth:
+            spaced += f.spaced_chars
+            symbols += f.split_symbols
+            splits += f.splits
+            zero_width += f.zero_width
+            fullwidth += f.fullwidth
+    survive = [1.0] * len(_CATEGORIES)  # noisy-OR within a category: 1 - prod(1 - w)
     for w, cat in per_rule.values():
-        by_cat[cat].append(w)
+        survive[cat] *= 1.0 - min(1.0, w)
 
-    # evasion found while normalising counts half in other people's comments or inside quotation marks
-    ev_values = []
-    for _kind, strength, span, _detail in evasion_signals(a):
-        if span is not None:
-            seg = a.segment_at(span[0])
-            if a.segments and a.segments[seg].field == "comments" and not _AUTHOR_COMMENT_RE.match(
-                    a.segments[seg].text.lower()):
-                strength *= 0.5
-            if _inside(a.original_quotes, span[0], span[1]):
-                strength *= QUOTED_FACTOR
-        ev_values.append(strength)
-    by_cat["evasion"].extend(ev_values)
+    evasion: dict[str, float] = {}
+    if ev_values:
+        evasion["words"] = _noisy_or(ev_values[:16])
+    if spaced >= 3:
+        evasion["spaced_characters"] = min(0.6, 0.08 * spaced)
+    if symbols > splits:
+        evasion["split_symbols"] = min(0.5, 0.1 * (symbols - splits))
+    if zero_width:
+        evasion["invisible_characters"] = 0.5
+    if fullwidth:
+        evasion["lookalike_letters"] = 0.2
+    private = business = third_any = False
+    obfuscated = 0
+    for c in a.contacts:
+        kind = c.kind
+        if c.by_author and not c.warned:
+            if kind == "private":
+                private = True
+            elif kind == "business":
+                business = True
+            if c.found.obfuscated:
+                obfuscated += 1
+        elif not c.by_author and kind == "private":
+            third_any = True
+    if obfuscated:
+        evasion["obfuscated_contact"] = 1.0 - 0.4 ** obfuscated
+    for v in evasion.values():
+        survive[_EVASION] *= 1.0 - min(1.0, max(0.0, v))
 
-    s = {c: _noisy_or(v) for c, v in by_cat.items()}
-    private = any(c.by_author and not c.warned and c.kind == "private" for c in a.contacts)
-    business = any(c.by_author and not c.warned and c.kind == "business" for c in a.contacts)
-    third_party = (not private) and any(not c.by_author and c.kind == "private" for c in a.contacts)
-    strengths = dict(s)
+    s = [1.0 - x for x in survive]
+    strengths = dict(zip(_CATEGORIES, s, strict=True))
+    third_party = (not private) and third_any
     gate = 1.0 if a.on_topic else OFF_TOPIC_FACTOR
-    for c in POSITIVE_CATEGORIES:
-        s[c] *= gate
-    context = max(s["warning"], s["news"], s["official"])
-    damp = 1.0 - CONTEXT_DAMPING * context * (0.0 if private else 1.0)
-    for c in _CLAIM_CATEGORIES:
-        s[c] *= damp
-    reach = max(s["diversion"], gate if private else 0.0, 0.7 * gate if business else 0.0)
-    offer = max(s["promise"], s["fee"], s["anti_collection"], s["false_identity"], s["fake_policy"],
-                0.5 * s["brand_target"])
+    (promise, diversion, fee, identity, policy, anti, brand, evasive, warning, news, official) = s
+    if gate != 1.0:
+        promise, diversion, fee, identity, policy, anti, brand, evasive = (
+            x * gate for x in (promise, diversion, fee, identity, policy, anti, brand, evasive))
+    if not private:
+        damp = 1.0 - CONTEXT_DAMPING * max(warning, news, official)
+        promise, fee, identity, policy, anti, brand = (
+            x * damp for x in (promise, fee, identity, policy, anti, brand))
+    reach = max(diversion, gate if private else 0.0, 0.7 * gate if business else 0.0)
+    offer = max(promise, fee, anti, identity, policy, 0.5 * brand)
     no_contact = 0.0 if private else 1.0
-    values = {
-        **{c: s[c] for c in POSITIVE_CATEGORIES},
-        "private_contact": gate if private else 0.0,
-        "business_line": gate if business else 0.0,
-        "third_party_contact": gate if third_party else 0.0,
-        "solicitation": reach * offer,
-        "quoted_claims": quoted / (quotable + 1),
-        "debt_topic": 1.0 if a.on_topic else 0.0,
-        "warning": s["warning"] * no_contact,
-        "news": s["news"] * no_contact,
-        "official": s["official"] * no_contact,
-    }
-    return strengths, [values[f] for f in FEATURES]
+    features = [  # in FEATURES order
+        promise, diversion, fee, identity, policy, anti, brand, evasive,
+        gate if private else 0.0,
+        gate if business else 0.0,
+        gate if third_party else 0.0,
+        reach * offer,
+        quoted / (quotable + 1),
+        1.0 if a.on_topic else 0.0,
+        warning * no_contact, news * no_contact, official * no_contact,
+    ]
+    return strengths, features, evasion

@@ -76,6 +76,9 @@ _QQ_CUE_BEFORE_RE = re.compile(r"(?:qq|扣扣|企鹅|(?<![a-z0-9])q)(?:群号?|�
 _QQ_CUE_ANY_RE = re.compile(r"qq|扣扣|企鹅|(?<![a-z0-9])q号")
 _MONEY_BEFORE_RE = re.compile(r"(?:[¥$￥]|第|价|售价|原价|现价|rmb)\s*$")
 
+# every contact has a latin letter (ids, links, e-mail, "qq"), an @, or a run of at least five digits
+_MAYBE_CONTACT_RE = re.compile(rf"[a-z@]|[0-9{CN}](?:{_SEP}{{0,3}}[0-9{CN}]){{4}}")
+
 _MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
 _SERVICE_RE = re.compile(r"[48]00\d{7}|95\d{3}|95\d{6}|1010\d{4}")  # 400/800, 95xxx and 1010xxxx lines
 _LANDLINE_RE = re.compile(r"0[1-9]\d{8,10}")
@@ -104,7 +107,19 @@ def extract(text: str) -> list[tuple[str, str]]:
 
 def find_contacts(norm: Normalised) -> list[FoundContact]:
     """Every contact in `norm.base` (duplicates included, one per occurrence), in order of position."""
+    found, bare, unattached_qq_cue = scan_contacts(norm)
+    if bare and unattached_qq_cue:
+        found = sorted(found + bare, key=lambda c: c.start)
+    return found
+
+
+def scan_contacts(norm: Normalised) -> tuple[list[FoundContact], list[FoundContact], bool]:
+    """(contacts, bare numbers, QQ cue without a number) in `norm.base`. A bare number (a comment that is just
+    digits) is a QQ number only when the record also names QQ without giving one ("企鹅号在评论区"); the
+    caller decides that over the whole record, since the cue and the number are often in different fields."""
     text = norm.base
+    if _MAYBE_CONTACT_RE.search(text) is None:  # no latin letter, no @, no run of five digits: nothing to find
+        return [], [], _has_unattached_qq_cue(text)
     segments = _segment_bounds(text)
     taken = bytearray(len(text) + 1)  # 1 where a contact (or its cue) was already found
     found: list[FoundContact] = []
@@ -130,9 +145,10 @@ def find_contacts(norm: Normalised) -> list[FoundContact]:
             value = re.sub(r"^https?://", "", text[start:end]).replace("点", ".").rstrip("./")
             add("url", value, start, end, start)
     _find_wechat(text, segments, free, add)
-    _find_numbers(text, segments, free, add)
+    bare = _find_numbers(text, segments, free, add)
     found.sort(key=lambda c: c.start)
-    return found
+    bare_found = [FoundContact("qq", digits, a, b, a, _obfuscated(norm, "qq", a, b)) for digits, a, b in bare]
+    return found, bare_found, _has_unattached_qq_cue(text)
 
 
 # ---------------------------------------------------------------------------------------------- WeChat
@@ -188,7 +204,7 @@ def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
 
 
 # ---------------------------------------------------------------------------------------------- numbers
-def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> None:
+def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> list[tuple[str, int, int]]:
     seg_starts = [s for s, _ in segments]
     bare: list[tuple[str, int, int]] = []
     for m in _RUN_RE.finditer(text):
@@ -216,10 +232,7 @@ def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> None
             digits = "".join(g[0] for g in groups)
             if 5 <= len(digits) <= 11 and not _classify(digits, False) and _is_bare(text, seg_start, seg_end, a, b):
                 bare.append((digits, a, b))
-    if bare and _has_unattached_qq_cue(text):
-        for digits, a, b in bare:
-            if digits[0] != "0" and free(a, b):
-                add("qq", digits, a, b, a)
+    return [(digits, a, b) for digits, a, b in bare if digits[0] != "0" and free(a, b)]
 
 
 def _has_unattached_qq_cue(text: str) -> bool:

@@ -64,8 +64,9 @@ def run_eval(path: str | Path, cv: int | None = None, scorer: Scorer | None = No
     """Evaluate the scorer on a labelled JSONL file (`label` 0/1, optional `category`).
 
     Returns {"metrics", "keyword_baseline" (the same metrics for plain seed-keyword counting),
-    "cross_validation" (when cv is given: k-fold metrics of the fitted weights), "skipped": [{"line", "id",
-    "error"}] (lines without a usable label or record), "model_version"}."""
+    "cross_validation" (when cv is given: k-fold out-of-fold metrics of the whole learned scorer, retrained on
+    each fold), "cross_validation_rules" (the same for the rules' combination alone), "skipped": [{"line",
+    "id", "error"}] (lines without a usable label or record), "model_version"}."""
     from takedown.scoring.evaluate import cross_validate, evaluate, keyword_baseline
 
     scorer = scorer or get_scorer()
@@ -89,5 +90,10 @@ def run_eval(path: str | Path, cv: int | None = None, scorer: Scorer | None = No
     out: dict[str, Any] = {"metrics": evaluate(records, scorer), "keyword_baseline": keyword_baseline(records),
                            "skipped": skipped, "model_version": scorer.version}
     if cv:
-        out["cross_validation"] = cross_validate(records, k=cv, scorer=scorer)
+        from takedown.scoring.training import cross_validate as cross_validate_model
+
+        # the whole learned scorer, refitted on each fold: rule weights, n-gram model and stack
+        out["cross_validation"] = cross_validate_model(records, k=cv)
+        # and the rules alone, with only their combination weights refitted
+        out["cross_validation_rules"] = cross_validate(records, k=cv)
     return out

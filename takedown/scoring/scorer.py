@@ -1,12 +1,21 @@
-"""The scorer: rule hits, evasion signals and contacts combined into a score in [0, 1] with reasons.
+"""The scorer: rule hits, evasion signals, contacts and the learned model combined into a score in [0, 1] with
+reasons.
 
-The combination is a logistic function over a small feature vector (`analysis.FEATURES`); its weights are
-data (`weights.json`, fitted by `python -m takedown.scoring.fit`) and nothing is trained at import.
-Every reason quotes the ORIGINAL text of the field it was found in, because complaints quote the post.
+Rules side: a logistic function over a small feature vector (`analysis.FEATURES`) whose weights are data
+(`weights.json`, fitted by `python -m takedown.scoring.fit`; a model artifact carries its own refit). Model side
+(model.py, trained by training.py, stored by store.py): character n-grams of the normalised text plus the same
+features; the final score is the calibrated stack of both logits. `get_scorer()` uses the current model under
+<settings.var_dir>/models and builds the default one from the shared corpus on first use.
+
+Every rule reason quotes the ORIGINAL text of the field it was found in, because complaints quote the post; the
+model's reasons (category "model") quote the words behind its strongest n-grams.
+Speed: field values are analysed once and cached (analysis.FactsCache), new ones read by the model a batch at
+a time.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -14,54 +23,26 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any
 
-from takedown.scoring.analysis import FEATURES, Analysis, analyse, evasion_signals
+from takedown.scoring.analysis import FEATURES, MAX_REASONS_PER_RULE, Analysis, FactsCache, analyse, assemble
 from takedown.scoring.errors import RecordError, WeightsError
-from takedown.scoring.fields import FIELD_LABELS, read_segments
+from takedown.scoring.fields import read_segments
 from takedown.scoring.lexicon import DEFAULT_LEXICON_PATH, Lexicon
+from takedown.scoring.model import TOP_FEATURES, Artifact, sigmoid
 from takedown.scoring.normalise import warm_up
+from takedown.scoring.results import Contact, Reason, ScoreResult
 from takedown.scoring.rules import DEFAULT_RULES_PATH, RuleSet
+from takedown.scoring.store import ModelStore
 
 log = logging.getLogger(__name__)
+_FIRST = itemgetter(0)
 
 DEFAULT_WEIGHTS_PATH = Path(__file__).with_name("weights.json")
-MAX_REASONS_PER_RULE = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    rule: str
-    category: str
-    field: str
-    text: str
-    weight: float = 0.0
-    explanation: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Contact:
-    type: str  # wechat | phone | qq | url | other
-    value: str  # normalised: digits only for phone and QQ, lower-case WeChat id
-
-
-@dataclass(slots=True)
-class ScoreResult:
-    id: str
-    score: float
-    reasons: list[Reason]
-    contacts: list[Contact]
-    model_version: str
-
-    def to_json(self) -> dict:
-        return {
-            "id": self.id,
-            "score": self.score,
-            "reasons": [{"rule": r.rule, "category": r.category, "field": r.field, "text": r.text}
-                        for r in self.reasons],
-            "contacts": [{"type": c.type, "value": c.value} for c in self.contacts],
-        }
+BATCH = 1000  # records whose new field values the model reads in one pass
+__all__ = ["MAX_REASONS_PER_RULE", "Contact", "Reason", "ScoreResult", "Scorer", "Weights", "get_scorer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +84,16 @@ class Weights:
 class Scorer:
     """Scores records (dicts with id, platform, title, desc, hashtags, author_name, author_bio, comments).
 
-    `version` is "rules-" + the first 12 hex digits of the SHA-256 of the rules, lexicon and weights files.
+    Without a model, the score is the rules' fitted combination and `version` is "rules-" + the first 12 hex
+    digits of the SHA-256 of the rules, lexicon and weights files. With a model artifact (model.py), the
+    score is the calibrated stack of the rules' combination (refitted with the model) and the learned model,
+    the reasons include the model's strongest n-grams, and `version` is the artifact's version.
     """
 
     def __init__(self, rules_path: str | Path = DEFAULT_RULES_PATH,
                  lexicon_path: str | Path = DEFAULT_LEXICON_PATH,
-                 weights: str | Path | Weights = DEFAULT_WEIGHTS_PATH) -> None:
+                 weights: str | Path | Weights = DEFAULT_WEIGHTS_PATH,
+                 model: Artifact | None = None) -> None:
         self.rules = RuleSet.load(rules_path)
         self.lexicon = Lexicon.load(lexicon_path)
         digest = hashlib.sha256()
@@ -121,19 +106,55 @@ class Scorer:
             self.weights = Weights.load(weights)
             digest.update(Path(weights).read_bytes())
         self.version = "rules-" + digest.hexdigest()[:12]
+        self.model = model
+        hook = None
+        if model is not None:
+            self.weights = Weights.from_dict(model.rule_weights, source=f"model {model.version}")
+            self.version = model.version
+            hook = _model_hook(model)
+        self.facts = FactsCache(self.rules, self.lexicon, hook=hook)
         warm_up(self.lexicon)
+
+    @classmethod
+    def default(cls, store: ModelStore | None = None) -> Scorer:
+        """The shipped rules with the current (or default, built on first use) model of `store`
+        (default: <settings.var_dir>/models)."""
+        store = store or ModelStore.default()
+        try:
+            model = store.for_scoring()
+        except (OSError, ValueError) as exc:  # a broken store must not stop scoring
+            log.error("scoring: no learned model (%s); scoring with the rules alone", exc)
+            model = None
+        return cls(model=model)
 
     # ------------------------------------------------------------------------------------------- API
     def score(self, records: Iterable[Mapping]) -> list[ScoreResult]:
         """One result per record, in order. Never raises for a bad record: a field of the wrong type is
         logged (naming the record and the field) and left out, and the rest of the record is scored.
         Use `score_many` to get the errors instead, or `score_one` to have them raised."""
-        results = []
+        results: list[ScoreResult] = []
+        parsed = []
         for record in records:
             rid, segments, problems = read_segments(record, strict=False)
             for problem in problems:
                 log.warning("scoring: %s (field left out)", problem)
-            results.append(self._result(self.analyse_segments(rid, segments)))
+            parsed.append((rid, segments))
+        gc_was_on = gc.isenabled()
+        if len(parsed) >= 100 and gc_was_on:
+            gc.disable()  # a batch allocates many small objects and frees none in cycles: skip the collector
+        try:
+            for start in range(0, len(parsed), BATCH):
+                chunk = parsed[start:start + BATCH]
+                # every field value new to the cache is analysed, then read by the model in one pass
+                facts = self.facts.get_many([(s.field, s.text) for _, segments in chunk for s in segments])
+                k = 0
+                for rid, segments in chunk:
+                    n = len(segments)
+                    results.append(self._result(assemble(rid, segments, facts[k:k + n])))
+                    k += n
+        finally:
+            if gc_was_on:
+                gc.enable()
         return results
 
     def score_one(self, record: Mapping) -> ScoreResult:
@@ -158,15 +179,88 @@ class Scorer:
         return self.analyse_segments(rid, segments)
 
     def analyse_segments(self, rid: str, segments) -> Analysis:
-        return analyse(rid, segments, self.rules, self.lexicon)
+        return analyse(rid, segments, self.rules, self.lexicon, self.facts)
 
     def features(self, record: Mapping) -> dict[str, float]:
         return dict(zip(FEATURES, self.analyse(record).features, strict=True))
 
+    def logits(self, a: Analysis) -> tuple[float, float | None]:
+        """(rule logit, model logit or None without a model) of an analysed record."""
+        w = self.weights
+        features = a.features
+        rule_z = w.intercept + sum(map(mul, w.coefficients, features))
+        model = self.model
+        if model is None:
+            return rule_z, None
+        ngram = 0.0
+        for f in a.facts:
+            part = f.model_part
+            if part is not None:
+                ngram += part[0]
+        return rule_z, model.intercept + ngram + sum(map(mul, model.rule_coef, features))
+
     # ------------------------------------------------------------------------------------- internals
     def _result(self, a: Analysis) -> ScoreResult:
-        score = round(self.weights.combine(a.features), 4)
-        return ScoreResult(a.record_id, score, _reasons(a), _contacts(a), self.version)
+        rule_z, model_z = self.logits(a)
+        reasons = a.reasons()
+        if model_z is None:
+            score = sigmoid(rule_z)
+        else:
+            score = sigmoid(self.model.stack.logit(rule_z, model_z))
+            reasons += _model_reasons(a)
+        return ScoreResult(a.record_id, round(score, 4), reasons, _contacts(a), self.version)
+
+
+_MODEL_EXPLANATION_POS = "学习模型：该用语常见于审核确认的代理维权推广内容。"
+_MODEL_EXPLANATION_NEG = "学习模型：该用语常见于防骗提醒、新闻或官方内容。"
+
+
+def _model_reasons(a: Analysis) -> list[Reason]:
+    """The model's strongest n-grams over the record (their contribution to the final logit)."""
+    items: list[tuple[float, Reason]] = []
+    for f in a.facts:
+        part = f.model_part
+        if part is not None and part[1]:
+            items += part[1]
+    if not items:
+        return []
+    items.sort(key=_FIRST)
+    out: list[Reason] = []
+    seen: set[tuple[str, str]] = set()
+    for _, r in items:
+        if (r.field, r.text) not in seen:
+            seen.add((r.field, r.text))
+            out.append(r)
+            if len(out) == TOP_FEATURES:
+                break
+    return out
+
+
+def _model_hook(model: Artifact):
+    """Reads a batch of new field values with the model: each one's n-gram contribution to the model logit,
+    and its strongest n-grams as reasons (weighted by their share of the final, stacked logit)."""
+    ngrams = model.ngrams
+    scale = model.stack.model
+
+    def hook(facts: list) -> None:
+        for f, (total, top) in zip(facts, ngrams.batch([f.ntext for f in facts]), strict=True):
+            norm = f.norm
+            reasons = []
+            for g, c in top:
+                weight = round(c * scale, 3)
+                if abs(weight) < 0.05:
+                    continue
+                i = f.ntext.find(g)
+                if i < 0:
+                    continue
+                quote = norm.quote(i, i + len(g)).strip()
+                if quote:
+                    r = Reason("model.ngram", "model", f.field, quote, weight,
+                               _MODEL_EXPLANATION_POS if weight > 0 else _MODEL_EXPLANATION_NEG)
+                    reasons.append((-abs(weight), r))
+            f.model_part = (total, reasons)
+
+    return hook
 
 
 def _contacts(a: Analysis) -> list[Contact]:
@@ -176,89 +270,8 @@ def _contacts(a: Analysis) -> list[Contact]:
     return [Contact(t, v) for t, v in seen]
 
 
-_CONTACT_NAMES = {"wechat": "微信号", "qq": "QQ号", "url": "外部链接", "other": "电子邮箱"}
-
-
-def _contact_reason(a: Analysis, c) -> Reason | None:
-    kind = c.kind
-    if kind == "hotline":
-        return None
-    s, e = a.norm.base_span(c.found.cue_start, c.found.end)
-    text = a.original[s:e].strip()
-    where = FIELD_LABELS.get(c.field, c.field)
-    if c.found.type == "phone":
-        name = "个人手机号码" if kind == "private" else "联系电话"
-    else:
-        name = _CONTACT_NAMES.get(c.found.type, "联系方式")
-    if c.warned:
-        return Reason("contact.quoted_in_warning", "warning", c.field, text, -0.3,
-                      "内容将该联系方式作为诈骗或冒充示例予以警示。")
-    if not c.by_author:
-        return Reason("contact.third_party_comment", "diversion", c.field, text, 0.2,
-                      f"评论区由他人留下{name}，疑似配合引流。")
-    weight = 0.6 if kind == "private" else 0.35
-    if c.found.obfuscated:
-        return Reason(f"contact.{c.found.type}", "diversion", c.field, text, weight + 0.1,
-                      f"在{where}中以中文数字、空格或符号拆写{name}，规避平台识别并引导用户私下联系。")
-    return Reason(f"contact.{c.found.type}", "diversion", c.field, text, weight,
-                  f"在{where}中留有{name}，引导用户脱离平台私下联系。")
-
-
-_EVASION_EXPLANATIONS = {
-    "split_word": "在字与字之间插入空格、符号或表情拆分敏感词，以规避平台关键词审核。",
-}
-
-
-def _reasons(a: Analysis) -> list[Reason]:
-    reasons: list[Reason] = []
-    span = a.norm.span
-    original = a.original
-    factors = a.hit_factors
-    seen_hits: set[tuple[str, str, int, int]] = set()
-    for h in a.hits:
-        rule = h.rule
-        s, e = span(h.start, h.end)
-        key = (rule.id, h.field, s, e)
-        if key in seen_hits:
-            continue
-        seen_hits.add(key)
-        text = original[s:e].strip()
-        if text:
-            reasons.append(Reason(rule.id, rule.category, h.field, text,
-                                  round(rule.weight * factors.get(id(h), 1.0), 3), rule.explanation))
-    for c in a.contacts:
-        r = _contact_reason(a, c)
-        if r:
-            reasons.append(r)
-    for kind, strength, span, detail in evasion_signals(a):
-        if span is None:
-            continue
-        s, e = span
-        text = a.original[s:e].strip()
-        seg = a.segment_at(s)
-        if not text or not a.segments:
-            continue
-        fld = a.segments[seg].field
-        if kind == "disguised_word":
-            explanation = f"使用谐音、拼音或符号变体“{text}”指代“{detail}”，以规避平台审核。"
-        else:
-            explanation = _EVASION_EXPLANATIONS.get(kind, "以变体写法规避平台审核。")
-        reasons.append(Reason(f"evasion.{kind}", "evasion", fld, text, strength, explanation))
-
-    out: list[Reason] = []
-    seen: set[tuple[str, str, str]] = set()
-    per_rule: dict[str, int] = {}
-    for r in sorted(reasons, key=lambda r: (r.weight < 0, -abs(r.weight))):
-        key = (r.rule, r.field, r.text)
-        if key in seen or per_rule.get(r.rule, 0) >= MAX_REASONS_PER_RULE:
-            continue
-        seen.add(key)
-        per_rule[r.rule] = per_rule.get(r.rule, 0) + 1
-        out.append(r)
-    return out
-
-
 @lru_cache(maxsize=1)
 def get_scorer() -> Scorer:
-    """The default scorer (shipped rules, lexicon and weights), built once per process."""
-    return Scorer()
+    """The default scorer, built once per process: the shipped rules and lexicon with the current learned
+    model under <settings.var_dir>/models (the default model is built from the shared corpus on first use)."""
+    return Scorer.default()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from takedown.ingest import Ingestor
+from takedown.ingest import SHARED_CONTACT_BOOST, Ingestor
 from takedown.models import (
     Author,
     AuthorContact,
@@ -22,19 +23,33 @@ from takedown.models import (
 )
 from takedown.records import AuthorRecord, PostRecord
 from takedown.scoring import get_scorer
+from takedown.scoring.store import ModelStore
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _models_in_a_temporary_var_dir(tmp_path_factory):
+    """The default scorer's model store lives in this session's temporary directory, never in the repo's var/
+    (the default model is built there once, by the first module that needs it)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(ModelStore, "default", classmethod(lambda cls: cls(tmp_path_factory.getbasetemp() / "models")))
+    get_scorer.cache_clear()
+    yield
+    patch.undo()
+    get_scorer.cache_clear()
 
 PROMO = "专业债务优化，停息挂账，协商还款，不成功不收费。加薇：zhaiwu_88 私信"
 NEUTRAL = "今天去公园散步，天气很好，拍了几张照片"
 
 
-def _post(pid: str, text: str, *, author: str = "a1", bio: str = "", likes: int = 1) -> PostRecord:
+def _post(pid: str, text: str, *, author: str = "a1", bio: str = "", likes: int = 1,
+          tags: tuple[str, ...] = ("债务优化",)) -> PostRecord:
     return PostRecord(
         platform="bilibili",
         platform_post_id=pid,
         url=f"https://www.bilibili.com/video/{pid}",
         title=text[:20],
         text=text,
-        hashtags=["债务优化"],
+        hashtags=list(tags),
         published_at=datetime(2026, 11, 1, 8, 0, tzinfo=UTC),
         metrics={"like": likes},
         author=AuthorRecord("bilibili", author, nickname=f"作者{author}", bio=bio),
@@ -127,3 +142,92 @@ def test_a_known_bio_is_not_erased_by_a_result_without_one(engine):
     ingestor.ingest([_post("BV2", NEUTRAL, bio="")], keyword="k")
     with Session(engine) as s:
         assert s.execute(select(Author.bio)).scalar_one() == "债务规划 V：abc123"
+
+
+# --- context from what the team decided: shared contacts and high-risk authors ---------------------------------
+
+SHARED = "兄弟们有问题可以聊聊，V：laozhou_tan88"
+OTHER = "兄弟们有问题可以聊聊，V：xiaowang_77abc"
+
+
+def _latest_score(engine, pid: str) -> tuple[float, list[dict]]:
+    with Session(engine) as s:
+        post = s.execute(select(Post).where(Post.platform_post_id == pid)).scalar_one()
+        score = s.execute(select(Score).where(Score.post_id == post.id).order_by(Score.id.desc())).scalars().first()
+    return post.score, score.reasons
+
+
+def _confirm(engine, pid: str) -> None:
+    with Session(engine) as s:
+        s.execute(update(Post).where(Post.platform_post_id == pid).values(review_state=ReviewState.CONFIRMED))
+        s.commit()
+
+
+def test_a_post_sharing_a_contact_with_a_confirmed_post_ranks_higher_and_says_why(engine):
+    ingestor = _ingestor(engine)
+    ingestor.ingest([_post("BV1", PROMO + " V：laozhou_tan88", author="a1")], keyword="k")
+    _confirm(engine, "BV1")
+    ingestor.ingest([_post("BV2", SHARED, author="a2", tags=()), _post("BV3", OTHER, author="a3", tags=())],
+                    keyword="k")
+    shared_score, shared_reasons = _latest_score(engine, "BV2")
+    other_score, other_reasons = _latest_score(engine, "BV3")
+    assert shared_score > other_score  # the same text; only the contact differs
+    (reason,) = [r for r in shared_reasons if r["rule"] == "context.shared_contact"]
+    assert "laozhou_tan88" in reason["text"] and reason["explanation"].endswith("。")
+    assert not any(r["rule"] == "context.shared_contact" for r in other_reasons)
+    # the boost is what the module documents: 1 - (1 - s)(1 - SHARED_CONTACT_BOOST)
+    unboosted = get_scorer().score([_post("BV2", SHARED, author="a2", tags=()).scoring_input()])[0].score
+    assert shared_score == pytest.approx(1 - (1 - unboosted) * (1 - SHARED_CONTACT_BOOST), abs=1e-3)
+
+
+def test_a_contact_shared_only_with_unconfirmed_posts_gives_no_boost(engine):
+    ingestor = _ingestor(engine)
+    ingestor.ingest([_post("BV1", PROMO + " V：laozhou_tan88", author="a1")], keyword="k")  # queued, not confirmed
+    ingestor.ingest([_post("BV2", SHARED, author="a2", tags=())], keyword="k")
+    _, reasons = _latest_score(engine, "BV2")
+    assert not any(r["rule"].startswith("context.") for r in reasons)
+
+
+def test_author_risk_is_kept_and_a_high_risk_author_ranks_higher(engine):
+    ingestor = _ingestor(engine)
+    ingestor.ingest([_post("BV1", PROMO, author="risky"), _post("BV2", NEUTRAL, author="calm")], keyword="k")
+    with Session(engine) as s:
+        risk = dict(s.execute(select(Author.platform_author_id, Author.risk_score)).all())
+    assert risk["risky"] > 0.8 > 0.3 > risk["calm"]
+    _confirm(engine, "BV1")
+    ingestor.ingest([_post("BV3", OTHER, author="risky", tags=()), _post("BV4", OTHER, author="calm", tags=())],
+                    keyword="k")
+    risky_score, risky_reasons = _latest_score(engine, "BV3")
+    calm_score, calm_reasons = _latest_score(engine, "BV4")
+    assert any(r["rule"] == "context.high_risk_author" for r in risky_reasons)
+    assert not any(r["rule"] == "context.high_risk_author" for r in calm_reasons)
+    assert risky_score > calm_score
+    with Session(engine) as s:
+        assert s.execute(select(Author.risk_score).where(Author.platform_author_id == "risky")).scalar_one() >= 0.95
+
+
+def test_a_boost_can_bring_a_post_into_the_queue(engine):
+    ingestor = _ingestor(engine)
+    ingestor.ingest([_post("BV1", PROMO + " V：laozhou_tan88", author="a1")], keyword="k")
+    _confirm(engine, "BV1")
+    base = get_scorer().score([_post("BV2", SHARED, author="a2", tags=()).scoring_input()])[0].score
+    assert base < 0.5  # on its own the post would not be queued
+    stats = ingestor.ingest([_post("BV2", SHARED, author="a2", tags=())], keyword="k")
+    score, _ = _latest_score(engine, "BV2")
+    assert score >= 0.5
+    with Session(engine) as s:
+        state = s.execute(select(Post.review_state).where(Post.platform_post_id == "BV2")).scalar_one()
+    assert state == ReviewState.QUEUED and stats.candidates == 1
+
+
+def test_an_author_whose_contact_appears_in_a_confirmed_post_is_high_risk(engine):
+    ingestor = _ingestor(engine)
+    ingestor.ingest([_post("BV1", PROMO + " V：laozhou_tan88", author="a1")], keyword="k")
+    _confirm(engine, "BV1")
+    # another account gives the same WeChat id in its bio; its next post is boosted as a high-risk author's
+    ingestor.ingest([_post("BV2", NEUTRAL, author="a2", bio="合作 V：laozhou_tan88", tags=())], keyword="k")
+    ingestor.ingest([_post("BV3", OTHER, author="a2", tags=())], keyword="k")
+    _, reasons = _latest_score(engine, "BV3")
+    assert any(r["rule"] == "context.high_risk_author" for r in reasons)
+    with Session(engine) as s:
+        assert s.execute(select(Author.risk_score).where(Author.platform_author_id == "a2")).scalar_one() >= 0.95

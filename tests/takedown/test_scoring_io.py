@@ -6,8 +6,24 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
+from takedown.scoring import get_scorer
 from takedown.scoring.errors import RecordError
 from takedown.scoring.io import read_records, run_eval, run_score
+from takedown.scoring.store import ModelStore
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _models_in_a_temporary_var_dir(tmp_path_factory):
+    """The default scorer's model store lives in this session's temporary directory, never in the repo's var/
+    (the default model is built there once, by the first module that needs it)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(ModelStore, "default", classmethod(lambda cls: cls(tmp_path_factory.getbasetemp() / "models")))
+    get_scorer.cache_clear()
+    yield
+    patch.undo()
+    get_scorer.cache_clear()
 
 ADVERSARIAL = Path(__file__).resolve().parent / "data" / "adversarial.jsonl"
 
@@ -42,7 +58,8 @@ def test_run_score_writes_one_aligned_line_per_input_line(tmp_path):
     assert lines[3]["contacts"] == [{"type": "wechat", "value": "tingxi_2024"}]
     assert summary["records"] == 4 and summary["scored"] == 2
     assert [(e["line"], e["field"]) for e in summary["errors"]] == [(2, "json"), (3, "hashtags")]
-    assert summary["model_version"].startswith("rules-")
+    assert summary["model_version"] == get_scorer().version
+    assert summary["model_version"].startswith("model-")  # the learned model, built on first use
 
 
 def test_run_eval_reports_metrics_baseline_cross_validation_and_skipped_lines(tmp_path):
@@ -51,8 +68,10 @@ def test_run_eval_reports_metrics_baseline_cross_validation_and_skipped_lines(tm
     with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(dict(GOOD, id="nolabel")) + "\n")
         fh.write("{broken\n")
+    n = sum(1 for line in ADVERSARIAL.read_text(encoding="utf-8").splitlines() if line.strip())
     out = run_eval(path, cv=3)
-    assert out["metrics"]["records"] == 48
-    assert out["keyword_baseline"]["records"] == 48
+    assert out["metrics"]["records"] == n
+    assert out["keyword_baseline"]["records"] == n
     assert len(out["cross_validation"]["cross_validation"]["fold_pr_auc"]) == 3
-    assert {s["id"] for s in out["skipped"]} == {"nolabel", "line 50"}
+    assert len(out["cross_validation_rules"]["cross_validation"]["fold_pr_auc"]) == 3
+    assert {s["id"] for s in out["skipped"]} == {"nolabel", f"line {n + 2}"}

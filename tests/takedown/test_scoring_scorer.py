@@ -14,6 +14,19 @@ import pytest
 from takedown.scoring import Contact, Reason, Scorer, ScoreResult, get_scorer
 from takedown.scoring.errors import RecordError
 from takedown.scoring.rules import DEFAULT_RULES_PATH
+from takedown.scoring.store import ModelStore
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _models_in_a_temporary_var_dir(tmp_path_factory):
+    """The default scorer's model store lives in this session's temporary directory, never in the repo's var/
+    (the default model is built there once, by the first module that needs it)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(ModelStore, "default", classmethod(lambda cls: cls(tmp_path_factory.getbasetemp() / "models")))
+    get_scorer.cache_clear()
+    yield
+    patch.undo()
+    get_scorer.cache_clear()
 
 PROMO = {
     "id": "p1",
@@ -56,7 +69,8 @@ def test_result_types_and_version(scorer):
     assert isinstance(result, ScoreResult)
     assert all(isinstance(r, Reason) for r in result.reasons)
     assert all(isinstance(c, Contact) for c in result.contacts)
-    assert re.fullmatch(r"rules-[0-9a-f]{12}", scorer.version)
+    assert re.fullmatch(r"model-[0-9a-f]{12}", scorer.version)  # the default scorer carries the learned model
+    assert re.fullmatch(r"rules-[0-9a-f]{12}", Scorer().version)  # the rules alone
     assert result.model_version == scorer.version
     with pytest.raises(dataclasses.FrozenInstanceError):
         result.reasons[0].text = "x"  # type: ignore[misc]

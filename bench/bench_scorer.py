@@ -1,0 +1,224 @@
+"""Scorer quality and speed, each against two baselines computed in the same run.
+
+Quality, on three labelled sets:
+- the shared corpus (data/corpus-train.jsonl): 5-fold cross-validation, out-of-fold scores (the same folds for
+  every method; our scorer's rule weights, model and stack are refitted on each fold's training part);
+- the adversarial development set (tests/takedown/data/adversarial.jsonl) and the adversarial hold-out set
+  (tests/takedown/data/adversarial-holdout.jsonl, written before the scorer was run on it and never tuned on):
+  every method trained on the whole corpus only.
+Figures: PR-AUC, precision at 50 (on a set with fewer than 50 positives: precision at n = its number of
+positives, named P@n), recall at precision 0.9, and contact F1 (against each record's `contacts`).
+Baselines: keyword counting of the seed keywords (takedown.scoring.evaluate.keyword_scores) and a plain
+character-n-gram TF-IDF + logistic regression over the raw text; for contacts, simple regular expressions.
+
+Speed: records/s of the scorer (rules + model, reasons and contacts) on corpus-like records (bench_ingest's
+make_posts: corpus texts with unique titles, authors' bios repeating), single process, against the
+TF-IDF + LR baseline scoring the same records in one batch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from bench.common import Figure
+from takedown.scoring.evaluate import average_precision, keyword_scores, precision_at, recall_at_precision
+from takedown.settings import REPO_ROOT
+
+CORPUS = REPO_ROOT / "data" / "corpus-train.jsonl"
+DEV = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial.jsonl"
+HOLDOUT = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout.jsonl"
+FOLDS = 5
+SETS = [("adversarial dev", DEV), ("adversarial holdout", HOLDOUT)]
+
+
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def raw_text(r: Mapping) -> str:
+    parts = [r.get("title"), r.get("desc"), *(r.get("hashtags") or []), r.get("author_name"),
+             r.get("author_bio"), *(r.get("comments") or [])]
+    return "\n".join(p for p in parts if isinstance(p, str))
+
+
+# ----------------------------------------------------------------------------------------- baselines
+class TfidfBaseline:
+    """The floor the issue names: character n-grams of the raw text, TF-IDF, logistic regression."""
+
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_pipeline
+
+        self.pipe = make_pipeline(
+            TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True, min_df=2),
+            LogisticRegression(C=10.0, max_iter=5000),
+        )
+
+    def fit(self, records: Sequence[Mapping]) -> TfidfBaseline:
+        self.pipe.fit([raw_text(r) for r in records], [int(r["label"]) for r in records])
+        return self
+
+    def scores(self, records: Sequence[Mapping]) -> list[float]:
+        return [float(p) for p in self.pipe.predict_proba([raw_text(r) for r in records])[:, 1]]
+
+
+_RX_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_RX_QQ = re.compile(r"(?:qq|QQ|扣扣)\s*[:：]?\s*(\d{5,11})")
+_RX_WX = re.compile(r"(?:微信|vx|VX|v|V|wx)\s*[:：]\s*([A-Za-z][A-Za-z0-9_\-]{5,19})")
+_RX_URL = re.compile(r"(?:https?://)?((?:[a-z0-9\-]+\.)+(?:com|cn|net|cc|xyz|top|vip)(?:/[\w\-./?=&]*)?)")
+
+
+def regex_contacts(r: Mapping) -> set[tuple[str, str]]:
+    text = raw_text(r)
+    found = {("phone", m) for m in _RX_PHONE.findall(text)}
+    found |= {("qq", m) for m in _RX_QQ.findall(text)}
+    found |= {("wechat", m.lower()) for m in _RX_WX.findall(text)}
+    found |= {("url", m.lower().rstrip("./")) for m in _RX_URL.findall(text)}
+    return found
+
+
+def contact_prf(records: Sequence[Mapping], predicted: Sequence[set[tuple[str, str]]]) -> tuple[float, float, float]:
+    tp = fp = fn = 0
+    for r, got in zip(records, predicted, strict=True):
+        expected = {(c["type"], c["value"]) for c in r.get("contacts") or []}
+        tp += len(got & expected)
+        fp += len(got - expected)
+        fn += len(expected - got)
+    p = tp / (tp + fp) if tp + fp else 1.0
+    rec = tp / (tp + fn) if tp + fn else 1.0
+    return p, rec, (2 * p * rec / (p + rec) if p + rec else 0.0)
+
+
+# -------------------------------------------------------------------------------------------- figures
+def ranking(labels: Sequence[int], scores: Sequence[float]) -> dict[str, float]:
+    positives = sum(labels)
+    k = 50 if positives >= 50 else positives
+    return {"pr_auc": average_precision(labels, scores), "p_at": precision_at(labels, scores, k), "k": k,
+            "r_at_p90": recall_at_precision(labels, scores, 0.9)}
+
+
+def quality(quick: bool = False) -> dict[str, dict[str, dict[str, float]]]:
+    """{set: {method: figures}} for the three sets and three methods."""
+    from takedown.scoring.model import sigmoid
+    from takedown.scoring.scorer import Scorer
+    from takedown.scoring.training import DEFAULT_CONFIG, cv_scores, folds_of, out_of_fold, prepare, train
+
+    corpus = load(CORPUS)
+    out: dict[str, dict[str, dict[str, float]]] = {}
+
+    # corpus: out-of-fold, the same folds for all three methods
+    prep = prepare(corpus)
+    oof = out_of_fold(prep, DEFAULT_CONFIG)
+    ours = cv_scores(prep, oof, DEFAULT_CONFIG)["stack"]
+    fold = folds_of(prep, DEFAULT_CONFIG.folds, DEFAULT_CONFIG.seed)
+    tfidf = [0.0] * len(corpus)
+    for f in range(DEFAULT_CONFIG.folds):
+        train_idx = [i for i in range(len(corpus)) if fold[i] != f]
+        test_idx = [i for i in range(len(corpus)) if fold[i] == f]
+        b = TfidfBaseline().fit([prep.records[i] for i in train_idx])
+        for i, s in zip(test_idx, b.scores([prep.records[i] for i in test_idx]), strict=True):
+            tfidf[i] = s
+    labels = prep.labels
+    out["corpus (5-fold CV)"] = {
+        "ours": ranking(labels, ours), "tfidf_lr": ranking(labels, tfidf),
+        "keywords": ranking(labels, keyword_scores(prep.records)),
+    }
+    rules_only = [sigmoid(z) for z in oof.rule_z]
+    out["corpus (5-fold CV)"]["ours_rules_alone"] = ranking(labels, rules_only)
+
+    artifact = train(corpus)
+    scorer = Scorer(model=artifact)
+    baseline = TfidfBaseline().fit(corpus)
+    for name, path in SETS:
+        if not path.exists():
+            continue
+        records = load(path)
+        labels = [int(r["label"]) for r in records]
+        results = scorer.score(records)
+        out[name] = {
+            "ours": ranking(labels, [r.score for r in results]),
+            "tfidf_lr": ranking(labels, baseline.scores(records)),
+            "keywords": ranking(labels, keyword_scores(records)),
+        }
+    # contacts
+    for name, path in (("corpus", CORPUS), *SETS):
+        if not path.exists():
+            continue
+        records = load(path)
+        ours_c = [{(c.type, c.value) for c in res.contacts} for res in scorer.score(records)]
+        out.setdefault("contacts " + name, {})
+        out["contacts " + name]["ours"] = dict(zip(("precision", "recall", "f1"), contact_prf(records, ours_c),
+                                                   strict=True))
+        out["contacts " + name]["regex"] = dict(zip(("precision", "recall", "f1"),
+                                                    contact_prf(records, [regex_contacts(r) for r in records]),
+                                                    strict=True))
+    out["model"] = {"version": {"value": artifact.version}}  # type: ignore[dict-item]
+    return out
+
+
+def throughput(n: int) -> tuple[float, float, float]:
+    """(our records/s with fresh caches, ours on records whose field values are all cached, TF-IDF + LR
+    baseline records/s) on n corpus-like records."""
+    from bench.bench_ingest import make_posts
+    from takedown.scoring.scorer import Scorer
+    from takedown.scoring.training import train
+
+    records = [p.scoring_input() for p in make_posts(n, seed=3)]
+    corpus = load(CORPUS)
+    scorer = Scorer(model=train(corpus))
+    scorer.score(records[:1])
+    scorer.facts.clear()
+    started = time.perf_counter()
+    scorer.score(records)
+    ours = n / (time.perf_counter() - started)
+    again = records[: min(n, 5000)]  # well within the cache: every field value is known
+    scorer.score(again)
+    started = time.perf_counter()
+    scorer.score(again)
+    warm = len(again) / (time.perf_counter() - started)
+    baseline = TfidfBaseline().fit(corpus)
+    started = time.perf_counter()
+    baseline.scores(records)
+    return ours, warm, n / (time.perf_counter() - started)
+
+
+def run(quick: bool = False) -> list[Figure]:
+    q = quality(quick)
+    figures: list[Figure] = []
+    for set_name, methods in q.items():
+        if set_name == "model":
+            continue
+        if set_name.startswith("contacts"):
+            ours, base = methods["ours"], methods["regex"]
+            figures.append(Figure(f"scorer {set_name} F1", ours["f1"], "", base["f1"], "regex contacts",
+                                  target="value >= 0.95", met=ours["f1"] >= 0.95))
+            continue
+        ours = methods["ours"]
+        adversarial = set_name.startswith("adversarial")
+        for key, label, target in (("pr_auc", "PR-AUC", 0.99 if not adversarial else 0.90),
+                                   ("p_at", f"P@{ours['k']}", 1.0 if not adversarial else 0.90),
+                                   ("r_at_p90", "recall at precision 0.9", None if not adversarial else 0.70)):
+            for base_name in ("tfidf_lr", "keywords"):
+                base = methods[base_name][key]
+                goal = f"value >= {target}" if target is not None else ""
+                goal += (" and > baseline" if adversarial else " and >= baseline")
+                beats = ours[key] > base if adversarial else ours[key] >= base
+                met = beats and (target is None or ours[key] >= target)
+                figures.append(Figure(f"scorer {set_name} {label} vs {base_name}", ours[key], "", base,
+                                      base_name, target=goal, met=met))
+    n = 2_000 if quick else 20_000
+    ours, warm, base = throughput(n)
+    figures.append(Figure(f"scorer throughput ({n} corpus-like records)", ours, "records/s", base,
+                          "TF-IDF + LR batch", target="value >= 12000 records/s", met=ours >= 12000))
+    figures.append(Figure("scorer throughput, every field value cached (5000 records again)", warm, "records/s",
+                          base, "TF-IDF + LR batch"))
+    return figures
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(json.dumps(quality(), ensure_ascii=False, indent=1))

@@ -1,0 +1,183 @@
+"""The learned model at scoring time: character n-grams of the normalised text plus the rule features, and the
+calibrated stack that combines it with the rule score. The artifact is JSON (`training.py` fits it and writes
+it); the n-grams of a batch of texts are counted and weighted with numpy (ngrams.py).
+
+The n-gram part is linear over a sum of per-field vectors: a record's n-gram vector is the sum of the
+l2-normalised TF-IDF vectors (sublinear tf) of its fields, so the model's logit is a sum of per-field
+contributions, and a field value that repeats (an author's bio, a hashtag) is scored once and cached.
+
+    model logit  = intercept + sum over fields of coef . tfidf(field) + rule_coef . rule features
+    rule logit   = the rules' fitted combination (see scorer.Weights)
+    score        = sigmoid(a * rule logit + b * model logit + c)     (a, b, c fitted on out-of-fold logits)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from takedown.scoring.errors import ConfigError
+from takedown.scoring.ngrams import code_of, doc_codes, sublinear_tf
+
+ARTIFACT_FORMAT = 1
+MODEL_FILE = "model.json"
+TOP_FEATURES = 3  # model features listed among a score's reasons
+
+
+class ModelError(ConfigError):
+    """A model artifact that cannot be read or does not fit this scorer."""
+
+
+class NgramModel:
+    """n-gram -> (idf, coefficient) over char n-grams of lengths ngram_range (at most 3). `batch` scores many
+    texts at once with numpy (see ngrams.py): sublinear tf x idf over the vocabulary, l2-normalised per text,
+    dot the coefficients; n-grams outside the vocabulary count for nothing (as in TfidfVectorizer)."""
+
+    __slots__ = ("ngram_range", "table", "_keys", "_idf", "_coef", "_grams", "_multi")
+
+    def __init__(self, ngram_range: tuple[int, int], table: dict[str, tuple[float, float]]) -> None:
+        self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
+        self.table = table
+        self._keys: np.ndarray | None = None
+
+    def _build(self) -> None:
+        items = sorted((code_of(g), g, idf, coef) for g, (idf, coef) in self.table.items())
+        self._keys = np.array([c for c, _, _, _ in items], dtype=np.uint64)
+        self._grams = [g for _, g, _, _ in items]
+        self._idf = np.array([i for _, _, i, _ in items], dtype=np.float64)
+        self._coef = np.array([c for _, _, _, c in items], dtype=np.float64)
+        self._multi = np.array([len(g) > 1 for g in self._grams], dtype=bool)
+
+    def batch(self, texts: Sequence[str]) -> list[tuple[float, list[tuple[str, float]]]]:
+        """For each text: (coef . tfidf(text), [(n-gram, contribution) of its strongest n-grams of two or
+        more characters, strongest first])."""
+        n = len(texts)
+        if not n:
+            return []
+        if self._keys is None:
+            self._build()
+        keys = self._keys
+        tops: list[list[tuple[str, float]]] = [[] for _ in range(n)]
+        codes, docs = doc_codes(texts, self.ngram_range)
+        if not len(keys) or not len(codes):
+            return [(0.0, t) for t in tops]
+        pos = np.searchsorted(keys, codes)
+        np.minimum(pos, len(keys) - 1, out=pos)
+        hit = keys[pos] == codes
+        # count each (text, vocabulary entry) once: one integer key, one sort
+        pair = np.unique(docs[hit] * len(keys) + pos[hit], return_counts=True)
+        docs, pos = np.divmod(pair[0], len(keys))
+        v = sublinear_tf(pair[1]) * self._idf[pos]
+        norm2 = np.bincount(docs, weights=v * v, minlength=n)
+        inv = np.divide(1.0, np.sqrt(norm2), out=np.zeros_like(norm2), where=norm2 > 0)
+        p = v * self._coef[pos] * inv[docs]
+        totals = np.bincount(docs, weights=p, minlength=n).tolist()
+        keep = np.flatnonzero((p != 0) & self._multi[pos])
+        if len(keep):
+            d, pp = docs[keep], p[keep]
+            a = np.abs(pp)
+            order = np.argsort(d * 4.0 - a / (a.max() * 1.01), kind="stable")  # by text, strongest first
+            d_sorted = d[order]
+            rank = np.arange(len(order)) - np.searchsorted(d_sorted, d_sorted, side="left")
+            grams = self._grams
+            sel = order[rank < TOP_FEATURES]
+            for di, k, c in zip(d[sel].tolist(), pos[keep][sel].tolist(), pp[sel].tolist(), strict=True):
+                tops[di].append((grams[k], c))
+        return list(zip(totals, tops, strict=True))
+
+    def contribution(self, text: str) -> tuple[float, list[tuple[str, float]]]:
+        return self.batch([text])[0]
+
+
+@dataclass(slots=True)
+class Stack:
+    """The calibrated combination of the rule logit and the model logit."""
+
+    rule: float
+    model: float
+    intercept: float
+
+    def logit(self, rule_z: float, model_z: float) -> float:
+        return self.rule * rule_z + self.model * model_z + self.intercept
+
+
+@dataclass(slots=True)
+class Artifact:
+    """A trained model as stored under var/models/<version>/model.json."""
+
+    version: str
+    code_hash: str
+    data_hash: str
+    rule_weights: dict[str, Any]  # the rules' combination, refitted on the same data (scorer.Weights format)
+    ngrams: NgramModel
+    rule_coef: tuple[float, ...]  # model coefficients of the rule features (already multiplied by the scale)
+    intercept: float
+    stack: Stack
+    meta: dict[str, Any] = field(default_factory=dict)  # training set, cross-validated metrics, time
+
+    def model_logit(self, ngram_sum: float, features: Sequence[float]) -> float:
+        return self.intercept + ngram_sum + sum(w * x for w, x in zip(self.rule_coef, features, strict=True))
+
+    # ------------------------------------------------------------------------------------------- JSON
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": ARTIFACT_FORMAT,
+            "version": self.version,
+            "code_hash": self.code_hash,
+            "data_hash": self.data_hash,
+            "rule_weights": self.rule_weights,
+            "model": {
+                "ngram_range": list(self.ngrams.ngram_range),
+                "intercept": self.intercept,
+                "rule_coef": list(self.rule_coef),
+                "ngrams": {g: [round(idf, 6), round(c, 6)] for g, (idf, c) in self.ngrams.table.items()},
+            },
+            "stack": {"rule": self.stack.rule, "model": self.stack.model, "intercept": self.stack.intercept},
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], source: str = "<dict>") -> Artifact:
+        try:
+            if data.get("format") != ARTIFACT_FORMAT:
+                raise ModelError(f"{source}: unknown artifact format {data.get('format')!r}")
+            m = data["model"]
+            lo, hi = m["ngram_range"]
+            table = {g: (float(v[0]), float(v[1])) for g, v in m["ngrams"].items()}
+            st = data["stack"]
+            return cls(
+                version=str(data["version"]), code_hash=str(data["code_hash"]), data_hash=str(data["data_hash"]),
+                rule_weights=dict(data["rule_weights"]), ngrams=NgramModel((int(lo), int(hi)), table),
+                rule_coef=tuple(float(x) for x in m["rule_coef"]), intercept=float(m["intercept"]),
+                stack=Stack(float(st["rule"]), float(st["model"]), float(st["intercept"])),
+                meta=dict(data.get("meta") or {}),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelError(f"{source}: not a model artifact: {exc!r}") from exc
+
+    @classmethod
+    def load(cls, path: str | Path) -> Artifact:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{path}: cannot read the model: {exc}") from exc
+        return cls.from_dict(data, str(path))
+
+
+def sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    ez = math.exp(z)
+    return ez / (1.0 + ez)
+
+
+def logit(p: float, eps: float = 1e-6) -> float:
+    p = min(1.0 - eps, max(eps, p))
+    return math.log(p / (1.0 - p))

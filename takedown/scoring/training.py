@@ -1,0 +1,401 @@
+"""Training the learned model: from the shared corpus and every reviewer decision in the database to a
+versioned artifact (see model.py for what it computes and store.py for where it lives).
+
+    records -> rule analysis (features, normalised fields) -> k folds:
+        per fold: the rules' combination weights and the n-gram + rule-feature logistic regression are fitted
+        on the other folds, and the held-out records get a rule logit and a model logit (out-of-fold);
+    the stack (calibration) is a logistic regression over the out-of-fold [rule logit, model logit];
+    the final rule weights and model are fitted on everything.
+
+The version is a hash of the training data, the scorer's code and its configuration, so the same data and code
+give the same version, and a new reviewer decision gives a new one. scikit-learn is imported here only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from takedown.scoring.analysis import FEATURES
+from takedown.scoring.evaluate import metrics
+from takedown.scoring.model import Artifact, NgramModel, Stack
+from takedown.scoring.ngrams import doc_counts, gram_of, sublinear_tf
+from takedown.scoring.scorer import DEFAULT_WEIGHTS_PATH, Scorer, Weights
+
+log = logging.getLogger(__name__)
+
+SCORING_DIR = Path(__file__).resolve().parent
+REPO_ROOT = SCORING_DIR.parents[1]
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    ngram_min: int = 1
+    ngram_max: int = 3
+    min_df: int = 2
+    c: float = 1.0  # inverse L2 strength of the model's logistic regression
+    rule_scale: float = 3.0  # rule features are multiplied by this: cheaper to use than n-grams under L2
+    stack_c: float = 1.0
+    review_weight: float = 2.0  # a reviewer's decision counts this many corpus records
+    folds: int = 5
+    seed: int = 0
+
+
+DEFAULT_CONFIG = TrainConfig()
+
+
+# ------------------------------------------------------------------------------------------------ data
+def default_corpus_path() -> Path | None:
+    """The shared labelled corpus: $TAKEDOWN_CORPUS, the repository's data/ copy, or ../shared/data."""
+    candidates = [os.environ.get("TAKEDOWN_CORPUS", ""), REPO_ROOT / "data" / "corpus-train.jsonl",
+                  REPO_ROOT.parent / "shared" / "data" / "corpus-train.jsonl"]
+    for c in candidates:
+        if c and Path(c).is_file():
+            return Path(c)
+    return None
+
+
+def load_labelled(path: str | Path) -> list[dict]:
+    out = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(r, dict) and r.get("label") in (0, 1) and not isinstance(r.get("label"), bool):
+                out.append(r)
+    return out
+
+
+def review_records(engine) -> list[dict]:
+    """Every post a reviewer decided, as a labelled record: the post's latest decision, confirmed = 1 and
+    rejected = 0; posts marked duplicate (or whose decision was undone) are left out."""
+    from sqlalchemy import select
+
+    from takedown.models import Author, Post, Review
+
+    latest: dict[int, str] = {}
+    with engine.connect() as conn:
+        for post_id, decision in conn.execute(select(Review.post_id, Review.decision).order_by(Review.at, Review.id)):
+            latest[post_id] = decision
+        wanted = [pid for pid, d in latest.items() if d in ("confirmed", "rejected")]
+        out = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            rows = conn.execute(
+                select(Post.id, Post.platform, Post.platform_post_id, Post.title, Post.text, Post.hashtags,
+                       Post.review_state, Author.nickname, Author.bio)
+                .select_from(Post).outerjoin(Author, Author.id == Post.author_id).where(Post.id.in_(chunk))
+            )
+            for pid, platform, ppid, title, text, hashtags, state, nickname, bio in rows:
+                if state != latest[pid]:  # decided again since, by a path that wrote no review
+                    continue
+                out.append({
+                    "id": f"review:{platform}:{ppid}", "platform": platform, "title": title or "",
+                    "desc": text or "", "hashtags": list(hashtags or []), "author_name": nickname or "",
+                    "author_bio": bio or "", "comments": [], "label": 1 if state == "confirmed" else 0,
+                    "category": "review_confirmed" if state == "confirmed" else "review_rejected",
+                    "source": "review",
+                })
+    out.sort(key=lambda r: r["id"])
+    return out
+
+
+def code_hash() -> str:
+    """Hash of what decides how a record is read: the scoring code, rules, lexicon and shipped weights."""
+    digest = hashlib.sha256()
+    for path in sorted(SCORING_DIR.glob("*.py")) + [SCORING_DIR / "rules.yaml", SCORING_DIR / "lexicon.yaml",
+                                                     DEFAULT_WEIGHTS_PATH]:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_TEXT_KEYS = ("title", "desc", "hashtags", "author_name", "author_bio", "comments", "label")
+
+
+def data_hash(records: Iterable[Mapping], weights: Iterable[float]) -> str:
+    digest = hashlib.sha256()
+    rows = sorted(json.dumps([{k: r.get(k) for k in _TEXT_KEYS}, w], ensure_ascii=False, sort_keys=True)
+                  for r, w in zip(records, weights, strict=True))
+    for row in rows:
+        digest.update(row.encode())
+    return digest.hexdigest()[:16]
+
+
+def version_of(code: str, data: str, config: TrainConfig) -> str:
+    cfg = json.dumps(asdict(config), sort_keys=True)
+    return "model-" + hashlib.sha256(f"{code}|{data}|{cfg}".encode()).hexdigest()[:12]
+
+
+# -------------------------------------------------------------------------------------------- features
+@dataclass(slots=True)
+class Prepared:
+    records: list[Mapping]
+    labels: list[int]
+    weights: list[float]
+    features: list[list[float]]
+    texts: list[list[str]]  # normalised field values of each record
+    categories: list[str]
+
+
+def prepare(records: Sequence[Mapping], sample_weights: Sequence[float] | None = None,
+            scorer: Scorer | None = None) -> Prepared:
+    scorer = scorer or Scorer()  # rules only: the features the model is trained on
+    labels, features, texts, cats, keep, ws = [], [], [], [], [], []
+    for i, r in enumerate(records):
+        label = r.get("label")
+        if label not in (0, 1) or isinstance(label, bool):
+            continue
+        try:
+            a = scorer.analyse(r)
+        except ValueError:
+            continue
+        keep.append(r)
+        labels.append(int(label))
+        features.append(a.features)
+        texts.append([t for _, t in a.texts])
+        cats.append(str(r.get("category") or ""))
+        ws.append(float(sample_weights[i]) if sample_weights is not None else 1.0)
+    return Prepared(keep, labels, ws, features, texts, cats)
+
+
+def folds_of(prep: Prepared, k: int, seed: int) -> list[int]:
+    """Fold of each record, stratified by (category, label)."""
+    strata: dict[tuple[str, int], list[int]] = {}
+    for i, (c, y) in enumerate(zip(prep.categories, prep.labels, strict=True)):
+        strata.setdefault((c, y), []).append(i)
+    rng = random.Random(seed)
+    fold = [0] * len(prep.labels)
+    offset = 0
+    for key in sorted(strata):
+        members = strata[key]
+        rng.shuffle(members)
+        for j, i in enumerate(members):
+            fold[i] = (offset + j) % k
+        offset += len(members)
+    return fold
+
+
+@dataclass(slots=True)
+class Parts:
+    rule_weights: Weights
+    ngrams: NgramModel
+    rule_coef: tuple[float, ...]
+    intercept: float
+
+
+def fit_parts(prep: Prepared, idx: Sequence[int], config: TrainConfig) -> Parts:
+    import numpy as np
+    from scipy import sparse
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.array([prep.labels[i] for i in idx])
+    w = np.array([prep.weights[i] for i in idx])
+    if len(set(y.tolist())) < 2:
+        raise ValueError("training needs both positive and negative examples")
+    feats = np.array([prep.features[i] for i in idx], dtype=float)
+
+    rules_lr = LogisticRegression(C=1.0, max_iter=5000)
+    rules_lr.fit(feats, y, sample_weight=w)
+    rule_weights = Weights(float(rules_lr.intercept_[0]), tuple(float(v) for v in rules_lr.coef_[0]))
+
+    docs, rows = [], []
+    for r, i in enumerate(idx):
+        for t in prep.texts[i]:
+            docs.append(t)
+            rows.append(r)
+    ngram_range = (config.ngram_min, config.ngram_max)
+    d, codes, counts = doc_counts(docs, ngram_range)  # the same counting the scorer uses
+    vocab, df = np.unique(codes, return_counts=True)
+    keep = df >= config.min_df
+    vocab, df = vocab[keep], df[keep]
+    idf = np.log((1.0 + len(docs)) / (1.0 + df)) + 1.0
+    pos = np.searchsorted(vocab, codes)
+    pos = np.minimum(pos, max(len(vocab) - 1, 0))
+    hit = vocab[pos] == codes if len(vocab) else np.zeros(len(codes), bool)
+    d, pos, counts = d[hit], pos[hit], counts[hit]
+    val = sublinear_tf(counts) * idf[pos]
+    norm2 = np.bincount(d, weights=val * val, minlength=len(docs))
+    val = val / np.sqrt(norm2[d])
+    seg = sparse.csr_matrix((val, (d, pos)), shape=(len(docs), len(vocab)))
+    pool = sparse.csr_matrix((np.ones(len(rows)), (rows, np.arange(len(rows)))), shape=(len(idx), len(rows)))
+    x = sparse.hstack([pool @ seg, sparse.csr_matrix(feats * config.rule_scale)]).tocsr()
+    lr = LogisticRegression(C=config.c, max_iter=5000)
+    lr.fit(x, y, sample_weight=w)
+    coef = lr.coef_[0]
+    table = {gram_of(int(c)): (float(i), float(k)) for c, i, k in zip(vocab.tolist(), idf.tolist(),
+                                                                     coef[: len(vocab)].tolist(), strict=True)}
+    rule_coef = tuple(float(c) * config.rule_scale for c in coef[len(vocab):])
+    return Parts(rule_weights, NgramModel(ngram_range, table), rule_coef, float(lr.intercept_[0]))
+
+
+def logits(parts: Parts, prep: Prepared, idx: Iterable[int]) -> tuple[list[float], list[float]]:
+    idx = list(idx)
+    texts, owner = [], []
+    for k, i in enumerate(idx):
+        for t in prep.texts[i]:
+            texts.append(t)
+            owner.append(k)
+    ngram = [0.0] * len(idx)
+    for k, (total, _) in zip(owner, parts.ngrams.batch(texts), strict=True):
+        ngram[k] += total
+    rule_z, model_z = [], []
+    rw = parts.rule_weights
+    for k, i in enumerate(idx):
+        f = prep.features[i]
+        rule_z.append(rw.intercept + sum(a * b for a, b in zip(rw.coefficients, f, strict=True)))
+        model_z.append(parts.intercept + ngram[k] + sum(a * b for a, b in zip(parts.rule_coef, f, strict=True)))
+    return rule_z, model_z
+
+
+def fit_stack(rule_z: Sequence[float], model_z: Sequence[float], y: Sequence[int], w: Sequence[float],
+              c: float = 1.0) -> Stack:
+    """Platt scaling of the two logits together; a logit that gets a negative weight is dropped."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.column_stack([rule_z, model_z])
+    use = [0, 1]
+    while True:
+        lr = LogisticRegression(C=c, max_iter=5000)
+        lr.fit(x[:, use], y, sample_weight=w)
+        coef = dict(zip(use, lr.coef_[0], strict=True))
+        bad = [k for k, v in coef.items() if v < 0]
+        if not bad or len(use) == 1:
+            return Stack(float(max(0.0, coef.get(0, 0.0))), float(max(0.0, coef.get(1, 0.0))),
+                         float(lr.intercept_[0]))
+        use = [k for k in use if k not in bad]
+
+
+@dataclass(slots=True)
+class OutOfFold:
+    rule_z: list[float]
+    model_z: list[float]
+    fold: list[int]
+
+
+def out_of_fold(prep: Prepared, config: TrainConfig) -> OutOfFold:
+    k = config.folds
+    if k < 2 or len(prep.labels) < k:
+        raise ValueError(f"cross-validation needs k >= 2 and at least k labelled records (k={k})")
+    fold = folds_of(prep, k, config.seed)
+    rule_z = [0.0] * len(prep.labels)
+    model_z = [0.0] * len(prep.labels)
+    for f in range(k):
+        train = [i for i in range(len(fold)) if fold[i] != f]
+        test = [i for i in range(len(fold)) if fold[i] == f]
+        parts = fit_parts(prep, train, config)
+        rz, mz = logits(parts, prep, test)
+        for j, i in enumerate(test):
+            rule_z[i], model_z[i] = rz[j], mz[j]
+    return OutOfFold(rule_z, model_z, fold)
+
+
+def cv_scores(prep: Prepared, oof: OutOfFold, config: TrainConfig) -> dict[str, list[float]]:
+    """Out-of-fold scores of the rules alone, the model alone, and the stack (whose three weights are
+    fitted, for each fold, on the other folds' out-of-fold logits)."""
+    from takedown.scoring.model import sigmoid
+
+    n = len(prep.labels)
+    stacked = [0.0] * n
+    for f in sorted(set(oof.fold)):
+        train = [i for i in range(n) if oof.fold[i] != f]
+        st = fit_stack([oof.rule_z[i] for i in train], [oof.model_z[i] for i in train],
+                       [prep.labels[i] for i in train], [prep.weights[i] for i in train], config.stack_c)
+        for i in range(n):
+            if oof.fold[i] == f:
+                stacked[i] = sigmoid(st.logit(oof.rule_z[i], oof.model_z[i]))
+    return {"rules": [sigmoid(z) for z in oof.rule_z], "model": [sigmoid(z) for z in oof.model_z],
+            "stack": stacked}
+
+
+def cross_validate(records: Sequence[Mapping], k: int = 5, seed: int = 0, config: TrainConfig | None = None,
+                   threshold: float = 0.5, scorer: Scorer | None = None) -> dict[str, Any]:
+    """k-fold cross-validation of the whole learned scorer: `metrics` of the out-of-fold stacked scores, plus
+    the fold PR-AUCs and the out-of-fold PR-AUC of the rules alone and of the model alone."""
+    from takedown.scoring.evaluate import average_precision
+
+    config = config or DEFAULT_CONFIG
+    config = TrainConfig(**{**asdict(config), "folds": k, "seed": seed})
+    prep = prepare(records, scorer=scorer)
+    oof = out_of_fold(prep, config)
+    scores = cv_scores(prep, oof, config)
+    out = metrics(prep.labels, scores["stack"], prep.categories, threshold)
+    fold_ap = []
+    for f in range(k):
+        idx = [i for i in range(len(prep.labels)) if oof.fold[i] == f]
+        fold_ap.append(average_precision([prep.labels[i] for i in idx], [scores["stack"][i] for i in idx]))
+    out["cross_validation"] = {
+        "folds": k, "seed": seed, "fold_pr_auc": fold_ap,
+        "pr_auc_rules_alone": average_precision(prep.labels, scores["rules"]),
+        "pr_auc_model_alone": average_precision(prep.labels, scores["model"]),
+    }
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- train
+def train(records: Sequence[Mapping], sample_weights: Sequence[float] | None = None,
+          config: TrainConfig | None = None, sources: Mapping[str, Any] | None = None,
+          scorer: Scorer | None = None) -> Artifact:
+    """Fit the artifact on labelled records (see the module docstring); its meta holds the cross-validated
+    metrics of the same procedure."""
+    from takedown.scoring.evaluate import average_precision
+
+    config = config or DEFAULT_CONFIG
+    prep = prepare(records, sample_weights, scorer)
+    if len(set(prep.labels)) < 2:
+        raise ValueError("training needs both positive and negative examples")
+    oof = out_of_fold(prep, config)
+    stack = fit_stack(oof.rule_z, oof.model_z, prep.labels, prep.weights, config.stack_c)
+    scores = cv_scores(prep, oof, config)
+    parts = fit_parts(prep, range(len(prep.labels)), config)
+    code = code_hash()
+    data = data_hash(prep.records, prep.weights)
+    cv = metrics(prep.labels, scores["stack"], prep.categories)
+    cv.pop("categories", None)
+    cv["pr_auc_rules_alone"] = average_precision(prep.labels, scores["rules"])
+    cv["pr_auc_model_alone"] = average_precision(prep.labels, scores["model"])
+    meta = {
+        "trained_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "records": len(prep.labels), "positives": sum(prep.labels),
+        "sources": dict(sources or {}), "config": asdict(config), "cv": cv,
+        "features": list(FEATURES),
+    }
+    return Artifact(
+        version=version_of(code, data, config), code_hash=code, data_hash=data,
+        rule_weights={"intercept": parts.rule_weights.intercept,
+                      "coefficients": dict(zip(FEATURES, parts.rule_weights.coefficients, strict=True))},
+        ngrams=parts.ngrams, rule_coef=parts.rule_coef, intercept=parts.intercept, stack=stack, meta=meta,
+    )
+
+
+def training_set(corpus: str | Path | None = None, engine=None, review_weight: float | None = None
+                 ) -> tuple[list[dict], list[float], dict[str, Any]]:
+    """(records, sample weights, sources): the shared corpus plus every reviewer decision in `engine`."""
+    review_weight = DEFAULT_CONFIG.review_weight if review_weight is None else review_weight
+    path = Path(corpus) if corpus else default_corpus_path()
+    records: list[dict] = []
+    sources: dict[str, Any] = {}
+    if path is not None:
+        records = load_labelled(path)
+        sources["corpus"] = {"path": path.name, "records": len(records)}
+    weights = [1.0] * len(records)
+    if engine is not None:
+        reviews = review_records(engine)
+        records += reviews
+        weights += [review_weight] * len(reviews)
+        sources["reviews"] = {"records": len(reviews), "confirmed": sum(r["label"] for r in reviews),
+                              "weight": review_weight}
+    return records, weights, sources

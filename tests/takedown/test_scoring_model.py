@@ -1,0 +1,290 @@
+"""The learned model: built on first use in the configured var dir and reused, versioned by data and code,
+retrained from reviewer decisions, calibrated, explained in the reasons; `takedown train` and
+`takedown eval --cv`; quality floors of the learned scorer (cross-validated on the corpus, and trained on the
+corpus alone for the adversarial sets)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+
+from takedown.db import make_engine, upgrade
+from takedown.ingest import Ingestor
+from takedown.models import Post, Review, ReviewState, User
+from takedown.records import AuthorRecord, PostRecord
+from takedown.scoring import Scorer, get_scorer
+from takedown.scoring.evaluate import average_precision, precision_at, recall_at_precision
+from takedown.scoring.model import Artifact
+from takedown.scoring.store import ModelStore
+from takedown.scoring.training import (
+    DEFAULT_CONFIG,
+    cross_validate,
+    cv_scores,
+    load_labelled,
+    out_of_fold,
+    prepare,
+    review_records,
+    train,
+    training_set,
+)
+
+DATA = Path(__file__).resolve().parent / "data"
+CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus-train.jsonl"
+DEV = DATA / "adversarial.jsonl"
+HOLDOUT = DATA / "adversarial-holdout.jsonl"
+_REAL_DEFAULT = ModelStore.__dict__["default"]  # taken before the fixture below replaces it
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _models_in_a_temporary_var_dir(tmp_path_factory):
+    """The default scorer's model store lives in this session's temporary directory, never in the repo's var/."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(ModelStore, "default", classmethod(lambda cls: cls(tmp_path_factory.getbasetemp() / "models")))
+    get_scorer.cache_clear()
+    yield
+    patch.undo()
+    get_scorer.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[dict]:
+    if not CORPUS.exists():
+        pytest.skip(f"{CORPUS} not present")
+    return load_labelled(CORPUS)
+
+
+@pytest.fixture(scope="module")
+def default_model(tmp_path_factory) -> Artifact:
+    return ModelStore(tmp_path_factory.getbasetemp() / "models").for_scoring()
+
+
+# ------------------------------------------------------------------------------------------ the store
+def test_the_default_model_is_built_on_first_use_and_then_reused(tmp_path):
+    store = ModelStore(tmp_path / "models")
+    assert store.versions() == [] and store.current_version() is None
+    first = Scorer.default(store)
+    assert first.model is not None and first.version.startswith("model-")
+    assert store.versions() == [first.version] and store.current_version() == first.version
+    written = store.path(first.version).stat().st_mtime_ns
+    again = Scorer.default(store)
+    assert again.version == first.version
+    assert store.versions() == [first.version] and store.path(first.version).stat().st_mtime_ns == written
+    assert (tmp_path / "models" / first.version / "metrics.json").exists()
+    assert first.score_one(PROMO).score == again.score_one(PROMO).score
+
+
+def test_the_store_follows_the_var_dir_setting(tmp_path, monkeypatch):
+    from takedown.settings import get_settings
+
+    monkeypatch.setenv("TAKEDOWN_VAR_DIR", str(tmp_path / "elsewhere"))
+    get_settings.cache_clear()
+    try:
+        store = _REAL_DEFAULT.__get__(None, ModelStore)()
+    finally:
+        get_settings.cache_clear()
+    assert store.root == tmp_path / "elsewhere" / "models"
+
+
+def test_two_processes_starting_at_once_build_the_default_model_once(tmp_path):
+    store = ModelStore(tmp_path / "models")
+    versions: list[str] = []
+    threads = [threading.Thread(target=lambda: versions.append(ModelStore(store.root).for_scoring().version))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(versions)) == 1 and store.versions() == versions[:1]
+    assert not [p for p in store.root.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_a_current_model_from_other_code_is_not_used(tmp_path, default_model):
+    store = ModelStore(tmp_path / "models")
+    stale = Artifact.from_dict({**default_model.to_dict(), "version": "model-000000000000", "code_hash": "old"})
+    store.save(stale)
+    assert store.current_version() == "model-000000000000"
+    assert Scorer.default(store).version == default_model.version
+    assert store.current_version() == default_model.version  # and the pointer no longer names the stale one
+
+
+# ------------------------------------------------------------------------------- scores and reasons
+PROMO = {
+    "id": "p1", "platform": "douyin", "title": "信用卡逾期了别慌，可以申请婷·息·挂·帐",
+    "desc": "专业团队一对一和银行谈，不成功不收费，私信或加V：TingXi_2024 咨询",
+    "hashtags": ["停息挂账", "信用卡逾期"], "author_name": "债务规划老周", "author_bio": "专注个人债务规划8年",
+    "comments": ["作者回复：可以的 已私你", "加了"],
+}
+FIELD_KEYS = {"title": "title", "desc": "desc", "author_name": "author_name", "bio": "author_bio"}
+
+
+def test_scores_carry_the_model_version_and_model_features_quoting_the_post(default_model):
+    scorer = Scorer(model=default_model)
+    result = scorer.score_one(PROMO)
+    assert result.model_version == default_model.version == scorer.version
+    model_reasons = [r for r in result.reasons if r.category == "model"]
+    assert model_reasons and all(r.rule == "model.ngram" for r in model_reasons)
+    for r in model_reasons:
+        where = PROMO[r.field] if r.field in ("hashtags", "comments") else [PROMO[FIELD_KEYS[r.field]]]
+        assert any(r.text in item for item in where), r  # the post's own words, not the normalised ones
+        assert r.weight != 0 and r.explanation
+    # a rule reason still comes first: it is the quotable evidence
+    assert result.reasons[0].category != "model"
+
+
+def test_batch_and_single_scoring_agree(default_model):
+    records = load_labelled(DEV)[:20]
+    batch = Scorer(model=default_model).score(records)
+    single = [Scorer(model=default_model).score_one(r) for r in records]
+    assert [r.score for r in batch] == pytest.approx([r.score for r in single], abs=1e-4)
+    assert [r.reasons for r in batch] == [r.reasons for r in single]
+
+
+def test_calibrated_scores_lie_in_0_1_and_match_the_positive_rate(corpus):
+    prep = prepare(corpus)
+    oof = out_of_fold(prep, DEFAULT_CONFIG)
+    scores = cv_scores(prep, oof, DEFAULT_CONFIG)["stack"]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    labels = prep.labels
+    # calibration: the mean out-of-fold probability is close to the share of positives, and confident scores
+    # are right about as often as they claim
+    assert abs(sum(scores) / len(scores) - sum(labels) / len(labels)) < 0.05
+    high = [y for s, y in zip(scores, labels, strict=True) if s >= 0.9]
+    low = [y for s, y in zip(scores, labels, strict=True) if s <= 0.1]
+    assert sum(high) / len(high) >= 0.9 and sum(low) / len(low) <= 0.1
+    brier = sum((s - y) ** 2 for s, y in zip(scores, labels, strict=True)) / len(labels)
+    assert brier < 0.05
+
+
+# ------------------------------------------------------------------------------------ reviewer decisions
+def _record(pid: str, title: str, text: str, author: str = "a1", bio: str = "") -> PostRecord:
+    return PostRecord(platform="douyin", platform_post_id=pid, url=f"https://www.douyin.com/video/{pid}",
+                      title=title, text=text, hashtags=[], published_at=datetime(2026, 11, 1, tzinfo=UTC),
+                      author=AuthorRecord("douyin", author, nickname=f"作者{author}", bio=bio))
+
+
+def _decide(engine, decisions: dict[str, str]) -> None:
+    with Session(engine) as s:
+        user = User(username="reviewer1", role="reviewer")
+        s.add(user)
+        s.flush()
+        for post in s.execute(select(Post)).scalars().all():
+            decision = decisions.get(post.platform_post_id)
+            if decision:
+                s.add(Review(post_id=post.id, user_id=user.id, decision=decision))
+                post.review_state = decision
+        s.commit()
+
+
+# reviewers know better than the scorer: a lender's own hardship page that reads like an advert (rejected), and
+# a calm "life update" that is a funnel (confirmed)
+LOOKS_BAD = ("官方停息挂账、协商还款通道", "逾期用户可在APP里申请停息挂账和个性化分期，专人一对一协商，当天出方案。")
+LOOKS_FINE = ("我的小日子", "周末在家做饭，生活慢慢变好了，有同样经历的朋友可以找我聊聊天。")
+
+
+def test_retraining_with_reviewer_decisions_changes_the_version_and_moves_reviewed_posts(tmp_path, corpus,
+                                                                                         default_model):
+    engine = make_engine(f"sqlite:///{tmp_path / 'reviews.db'}")
+    upgrade(engine)
+    before = Scorer(model=default_model)
+    posts = [_record(f"bad{i}", LOOKS_BAD[0], LOOKS_BAD[1] + "！" * i, author=f"b{i}") for i in range(3)]
+    posts += [_record(f"fine{i}", LOOKS_FINE[0], LOOKS_FINE[1] + "。" * i, author=f"f{i}") for i in range(3)]
+    posts.append(_record("dup", LOOKS_BAD[0], LOOKS_BAD[1] + "？", author="d"))
+    Ingestor(engine, before, threshold=0.5).ingest(posts, keyword="停息挂账")
+    _decide(engine, {**{f"bad{i}": ReviewState.REJECTED for i in range(3)},
+                     **{f"fine{i}": ReviewState.CONFIRMED for i in range(3)}, "dup": ReviewState.DUPLICATE})
+    reviews = review_records(engine)
+    assert sorted(r["label"] for r in reviews) == [0, 0, 0, 1, 1, 1]  # the duplicate is left out
+    records, weights, sources = training_set(CORPUS, engine)
+    assert sources["reviews"]["records"] == 6 and len(records) == len(corpus) + 6
+    after = Scorer(model=train(records, weights, sources=sources))
+    assert after.version != before.version
+    bad = [p.scoring_input() for p in posts[:3]]
+    fine = [p.scoring_input() for p in posts[3:6]]
+    for old, new in zip(before.score(bad), after.score(bad), strict=True):
+        assert new.score < old.score
+    for old, new in zip(before.score(fine), after.score(fine), strict=True):
+        assert new.score > old.score
+    engine.dispose()
+
+
+def test_the_version_is_a_function_of_data_and_code(corpus):
+    a = train(corpus[:200])
+    b = train(corpus[:200])
+    c = train(corpus[:199])
+    assert a.version == b.version != c.version
+
+
+# ---------------------------------------------------------------------------------------------- quality
+def _ranking(labels: list[int], scores: list[float]) -> tuple[float, float, float]:
+    k = min(50, sum(labels))
+    return (average_precision(labels, scores), precision_at(labels, scores, k),
+            recall_at_precision(labels, scores, 0.9))
+
+
+def test_quality_floor_of_the_learned_scorer_cross_validated_on_the_corpus(corpus):
+    m = cross_validate(corpus, k=5)
+    assert m["pr_auc"] >= 0.98
+    assert m["precision_at_50"] >= 0.98
+    assert m["recall_at_precision_0.9"] >= 0.95
+    for category, entry in m["categories"].items():
+        if entry["label"]:
+            assert entry["recall"] >= 0.85, category
+        else:
+            assert entry["false_positive_rate"] <= 0.1, category
+
+
+def test_quality_floor_on_the_adversarial_dev_set_with_a_model_trained_on_the_corpus_alone(default_model):
+    records = load_labelled(DEV)
+    labels = [r["label"] for r in records]
+    pr_auc, p_at, r_at = _ranking(labels, [r.score for r in Scorer(model=default_model).score(records)])
+    assert pr_auc >= 0.95 and p_at >= 0.9 and r_at >= 0.8
+
+
+def test_quality_floor_on_the_adversarial_holdout_set(default_model):
+    """A regression guard only, set well below what it measured when first run; the set is never tuned on."""
+    records = load_labelled(HOLDOUT)
+    assert len(records) >= 80
+    labels = [r["label"] for r in records]
+    pr_auc, p_at, r_at = _ranking(labels, [r.score for r in Scorer(model=default_model).score(records)])
+    assert pr_auc >= 0.85 and p_at >= 0.8 and r_at >= 0.6
+
+
+# -------------------------------------------------------------------------------------------------- CLI
+def takedown(*args: str, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "takedown", *args], capture_output=True, text=True,
+                          env=os.environ | env, timeout=timeout)
+
+
+def test_takedown_train_prints_cross_validated_metrics_and_makes_the_model_current(tmp_path):
+    env = {"TAKEDOWN_VAR_DIR": str(tmp_path / "var"), "TAKEDOWN_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    done = takedown("train", "--cv", "3", env=env)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "3-fold cross-validation" in out and "PR-AUC" in out and "recall at precision 0.9" in out
+    version = out.split()[1]
+    assert version.startswith("model-")
+    assert (tmp_path / "var" / "models" / "current").read_text().strip() == version
+    assert (tmp_path / "var" / "models" / version / "model.json").exists()
+
+
+def test_takedown_eval_cv_cross_validates_the_learned_scorer(tmp_path):
+    env = {"TAKEDOWN_VAR_DIR": str(tmp_path / "var")}
+    done = takedown("eval", "--cv", "3", str(DEV), env=env)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "3-fold cross-validation of the learned scorer" in out
+    assert "fold PR-AUC" in out and "rules alone" in out and "model alone" in out
+    assert "false-positive rate" in out and "recall" in out and "promo_direct" in out
+    as_json = takedown("eval", "--cv", "3", "--json", str(DEV), env=env)
+    data = json.loads(as_json.stdout)
+    assert len(data["cross_validation"]["cross_validation"]["fold_pr_auc"]) == 3
+    assert data["model_version"].startswith("model-")
