@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import argparse
 
-from bench import bench_complaints, bench_crawl, bench_ingest, bench_recheck, bench_review, bench_scorer
+from bench import (
+    bench_complaints,
+    bench_crawl,
+    bench_ingest,
+    bench_recheck,
+    bench_report,
+    bench_review,
+    bench_scorer,
+)
 from bench.common import report
 
 BENCHMARKS = {
     "complaints": bench_complaints.run,
     "crawl": bench_crawl.run, "ingest": bench_ingest.run, "review": bench_review.run, "scorer": bench_scorer.run,
-    "recheck": bench_recheck.run,
+    "recheck": bench_recheck.run, "report": bench_report.run,
 }
 
 

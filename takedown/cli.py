@@ -642,6 +642,60 @@ def complaints_poll(
                           ensure_ascii=False))
 
 
+# --- reports ---------------------------------------------------------------------------------------------
+
+report_app = typer.Typer(help="Reports: the weekly summary e-mail.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+
+@report_app.command("weekly")
+def report_weekly(
+    week: Annotated[str | None, typer.Option(help="ISO week, e.g. 2026-W47 (Asia/Shanghai). Default: the last "
+                                                  "complete week.")] = None,
+    preview: Annotated[Path | None, typer.Option(help="Write the HTML (charts inlined) to this file.")] = None,
+    send: Annotated[bool, typer.Option("--send", help="Send it to the configured recipients (no SMTP host: "
+                                                      "written to var/outbox/).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the metrics as JSON.")] = False,
+) -> None:
+    """Build the weekly summary (metrics, charts, cases CSV); preview it, send it, or print its figures."""
+    from datetime import timedelta
+
+    from reports.mail import MailError, send_report
+    from reports.metrics import week_of, weekly_metrics
+    from reports.weekly import build_weekly_message, preview_html
+    from takedown import clock
+    from takedown.db import session_scope
+
+    settings = get_settings()
+    week = week or week_of(clock.now(settings) - timedelta(days=7))
+    engine = _complaints_engine(settings)
+    try:
+        with session_scope(engine) as session:
+            metrics = weekly_metrics(session, week, trailing=settings.report_trailing_weeks)
+            message = build_weekly_message(session, week, settings, metrics=metrics)
+    except ValueError as exc:
+        _fail(str(exc))
+    if preview is not None:
+        preview.parent.mkdir(parents=True, exist_ok=True)
+        preview.write_text(preview_html(message), encoding="utf-8")
+        err.print(f"preview written to {preview}")
+    result: dict = {"week": week}
+    if send:
+        try:
+            delivery = send_report(message, settings)
+        except MailError as exc:
+            _fail(str(exc), code=1)
+        if delivery.sent:
+            result.update(sent=True, via=delivery.where, recipients=delivery.recipients)
+        else:
+            result.update(sent=False, outbox=delivery.where)
+            err.print(f"no SMTP host configured: the report is in {delivery.where} (NOT sent)")
+    if as_json:
+        result["metrics"] = {k: v for k, v in metrics.items() if k not in ("start", "end")}
+    if send or as_json or preview is None:
+        typer.echo(json.dumps(result, ensure_ascii=False, default=str))
+
+
 def main() -> None:  # pragma: no cover - console script entry
     app()
 

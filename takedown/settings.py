@@ -135,6 +135,22 @@ class Settings(BaseSettings):
     # Seconds between two filings on one channel; None: the channel's own pace from channels.yaml.
     complaint_pace: float | None = None
 
+    # --- weekly report and the scheduler ---
+    # Who gets the weekly summary e-mail (sent with the smtp_* settings above; no host: written to var/outbox/).
+    report_recipients: list[str] = Field(default_factory=lambda: ["brand-protection@example.com"])
+    report_trailing_weeks: int = 4
+    # The scheduler's clock (scheduler.py). Intervals in minutes; cron fields in schedule_timezone.
+    schedule_timezone: str = "Asia/Shanghai"
+    schedule_sweep_minutes: int = 360  # keyword sweeps, one job per enabled platform
+    schedule_sweep_pages: int = 3
+    schedule_profiles_minutes: int = 60  # profile/comment fetches for new candidates
+    schedule_recheck_minutes: int = 240  # case re-checks
+    schedule_evidence_minutes: int = 30  # evidence back-fill
+    schedule_train_cron: str = "0 3 * * sun"  # scorer retraining (crontab: minute hour day month weekday)
+    schedule_weekly_cron: str = "0 9 * * mon"  # the weekly summary e-mail: Monday 09:00
+    schedule_misfire_grace_seconds: int = 900
+    schedule_job_timeout_seconds: float = 3600.0
+
     @classmethod
     def settings_customise_sources(
         cls,

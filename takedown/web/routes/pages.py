@@ -153,12 +153,48 @@ def author_page(author_id: int, request: Request, user: User = Depends(current_u
     return render(request, "author.html", {"user": user, **detail})
 
 
+def _dashboard_week(request: Request, week: str) -> str:
+    """The ISO week asked for, or the current one (Asia/Shanghai); 400 for anything that is not a week."""
+    from reports.metrics import parse_week, week_of
+    from takedown import clock
+
+    if not week:
+        return week_of(clock.now(request.app.state.settings))
+    try:
+        parse_week(week)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return week.strip()
+
+
 @router.get("/dashboard")
-def dashboard(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)) -> Response:
+def dashboard(request: Request, week: str = "", user: User = Depends(current_user),
+              db: Session = Depends(get_db)) -> Response:
     data = queries.dashboard(db)
     if request.headers.get("hx-request") and request.headers.get("hx-target") == "crawl-runs":
         return render(request, "_crawl_runs.html", {"user": user, **data})
-    return render(request, "dashboard.html", {"user": user, **data})
+    from reports.metrics import weekly_metrics
+    from reports.weekly import headline_figures
+
+    week = _dashboard_week(request, week)
+    weekly = weekly_metrics(db, week, trailing=request.app.state.settings.report_trailing_weeks)
+    return render(request, "dashboard.html", {"user": user, **data, "weekly": weekly,
+                                              "weekly_figures": headline_figures(weekly)})
+
+
+@router.get("/dashboard/charts/{name}.png")
+def dashboard_chart(request: Request, name: str, week: str = "", user: User = Depends(current_user),
+                    db: Session = Depends(get_db)) -> Response:
+    """The weekly report's charts, live from the database (the same functions as the e-mail's)."""
+    from reports.charts import removal_time_chart, trend_chart
+    from reports.metrics import weekly_metrics
+
+    charts = {"trend": trend_chart, "removal_time": removal_time_chart}
+    if name not in charts:
+        raise HTTPException(404, f"没有图表 {name}")
+    week = _dashboard_week(request, week)
+    metrics = weekly_metrics(db, week, trailing=request.app.state.settings.report_trailing_weeks)
+    return Response(charts[name](metrics), media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 @router.get("/audit")
