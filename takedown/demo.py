@@ -31,7 +31,8 @@ def demo_database_url(database_url: str = "") -> str:
     return database_url or f"sqlite:///{get_settings().var_dir / 'demo.db'}"
 
 
-def takedown_command(args: list[str], settings: Settings, *, check: bool = True) -> list[dict[str, Any]]:
+def takedown_command(args: list[str], settings: Settings, *, check: bool = True,
+                     extra_env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Run one `takedown` command in a subprocess (each Scrapy crawl or browser job needs a fresh process) with
     the demo's settings; returns the JSON lines it printed. Its log and progress bar go to our stderr."""
     env = os.environ | {
@@ -41,7 +42,7 @@ def takedown_command(args: list[str], settings: Settings, *, check: bool = True)
         "TAKEDOWN_DOWNLOAD_DELAY": str(settings.download_delay),
         "TAKEDOWN_CONCURRENCY_PER_PLATFORM": str(settings.concurrency_per_platform),
         "TAKEDOWN_VAR_DIR": str(settings.var_dir),
-    }
+    } | (extra_env or {})
     done = subprocess.run([sys.executable, "-m", "takedown", *args], stdout=subprocess.PIPE, text=True, env=env)
     if check and done.returncode != 0:
         raise RuntimeError(f"`takedown {' '.join(args[:2])}` failed with exit code {done.returncode}")
@@ -77,10 +78,22 @@ def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "", takedo
             from takedown.demo_loop import run_takedown_loop
 
             summary.update(run_takedown_loop(engine, settings, emulator_url, takedown_command))
+            summary["weekly_email"] = weekly_email(settings)
     summary["database"] = engine.url.render_as_string(hide_password=True)
     summary["emulator"] = {"seed": DEMO_SEED, "size": size}
     engine.dispose()
     return summary
+
+
+def weekly_email(settings: Settings) -> str | None:
+    """This week's summary e-mail, written to the outbox (the demo never mails anyone): its path."""
+    from reports.metrics import week_of
+    from takedown.models import utcnow
+
+    week = week_of(utcnow())
+    [result] = takedown_command(["report", "weekly", "--week", week, "--send"], settings,
+                                extra_env={"TAKEDOWN_SMTP_HOST": "", "TAKEDOWN_EMULATOR_URL": ""})
+    return result.get("outbox")
 
 
 def build_summary(engine, run_ids: dict[str, int | None]) -> dict[str, Any]:
@@ -165,6 +178,8 @@ def format_summary(summary: dict[str, Any], console: Console) -> None:
             f"takedown loop: {summary['confirmed']} confirmed, {summary['filed']} filed "
             f"({', '.join(summary['filing_methods'])}), {summary['removed']} removed, {summary['rejected']} rejected; "
             f"median time to removal {summary['median_hours_to_removal']} h (emulated clock)", markup=False)
+    if summary.get("weekly_email"):
+        console.print(f"weekly summary e-mail: {summary['weekly_email']}", markup=False)
     truth = summary.get("ground_truth")
     if truth and truth["queued"]:
         console.print(f"against the emulator's labels: {truth['queued_promotions']} of {truth['queued']} queued posts "

@@ -88,7 +88,8 @@ def test_db_upgrade_creates_the_database(tmp_path):
 @needs_chromium
 def test_demo_no_serve_json_summarises_both_platforms(tmp_path):
     done = takedown("demo", "--no-serve", "--json", "--pages", "1", "--size", "1000",
-                    "--database", f"sqlite:///{tmp_path / 'demo.db'}", timeout=600)
+                    "--database", f"sqlite:///{tmp_path / 'demo.db'}", timeout=600,
+                    env={"TAKEDOWN_VAR_DIR": str(tmp_path / "var")})
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads(done.stdout)
     assert set(summary["platforms"]) == {"bilibili", "douyin"}
@@ -105,3 +106,5 @@ def test_demo_no_serve_json_summarises_both_platforms(tmp_path):
     assert summary["filing_methods"] == ["email", "export", "portal"]
     assert summary["removed"] > 0 and summary["removed"] + summary["rejected"] <= summary["confirmed"]
     assert summary["median_hours_to_removal"] > 0
+    email = Path(summary["weekly_email"])
+    assert email.suffix == ".eml" and email.exists() and b"Content-Type: multipart" in email.read_bytes()
