@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 
-from takedown.complaints.email import endpoint_for, outbox_dir, sender_address, write_eml
+from takedown.complaints.email import configured_endpoint, outbox_dir, sender_address, write_eml
 from takedown.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ def _safe_name(message: EmailMessage) -> str:
 def send_report(message: EmailMessage, settings: Settings) -> Delivery:
     """Send to the message's To/Cc recipients, or write it to the outbox when no SMTP server is configured."""
     recipients = [addr for _, addr in getaddresses(message.get_all("To", []) + message.get_all("Cc", [])) if addr]
-    endpoint = endpoint_for(settings)
+    # Internal reports go to the configured server only: the emulator's inboxes stand in for platforms.
+    endpoint = configured_endpoint(settings)
     if endpoint is None:
         path = write_eml(message, outbox_dir(settings), _safe_name(message))
         logger.warning("report: no SMTP host configured (TAKEDOWN_SMTP_HOST): written to %s, NOT sent", path)

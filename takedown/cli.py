@@ -209,24 +209,36 @@ def demo(
 ) -> None:
     """The whole job on the built-in emulator: crawl Bilibili and Douyin for the seed keywords, score, queue,
     then serve the review app with a demo login (unless --no-serve)."""
-    from takedown.demo import demo_database_url, format_summary, run_demo
+    from emulator.server import running
+    from takedown.demo import DEMO_SEED, demo_database_url, format_summary, run_demo
 
-    summary = run_demo(pages=pages, size=size, database_url=database)
-    if as_json:
-        typer.echo(json.dumps(summary, ensure_ascii=False))
-    else:
-        format_summary(summary, Console())
-    if no_serve:
-        return
-    from takedown.db import make_engine
-    from takedown.web.serve import ensure_demo_user, serve
+    with running(seed=DEMO_SEED, size=size) as emulator_url:
+        summary = run_demo(emulator_url, pages=pages, size=size, database_url=database)
+        if as_json:
+            typer.echo(json.dumps(summary, ensure_ascii=False))
+        else:
+            format_summary(summary, Console())
+        if no_serve:
+            return
+        # The emulator stays up while the app is served: post links and the scheduled sweeps use it.
+        from takedown.db import make_engine
+        from takedown.demo import demo_settings, start_demo_scheduler
+        from takedown.web.serve import ensure_demo_user, serve
 
-    engine = make_engine(demo_database_url(database))
-    username, password = ensure_demo_user(engine)
-    engine.dispose()
-    Console().print(f"\n[bold]review app:[/bold] http://{host}:{port}   demo login: [bold]{username}[/bold] / "
-                    f"[bold]{password}[/bold]   (Ctrl-C stops)")
-    serve(demo_database_url(database), host=host, port=port)
+        settings = demo_settings(database)
+        settings.emulator_url = emulator_url
+        engine = make_engine(settings.resolved_database_url)
+        username, password = ensure_demo_user(engine)
+        engine.dispose()
+        jobs = start_demo_scheduler(settings)
+        Console().print(f"\n[bold]review app:[/bold] http://{host}:{port}   demo login: [bold]{username}[/bold] / "
+                        f"[bold]{password}[/bold]   (Ctrl-C stops)\n"
+                        f"scheduled on a compressed clock: a sweep every 2 min, re-checks every 3 min, the weekly "
+                        f"e-mail every 4 min into {settings.var_dir / 'outbox'}")
+        try:
+            serve(demo_database_url(database), host=host, port=port)
+        finally:
+            jobs.shutdown(wait=False)
 
 
 user_app = typer.Typer(help="Accounts of the review web app.", no_args_is_help=True)

@@ -49,8 +49,7 @@ def takedown_command(args: list[str], settings: Settings, *, check: bool = True,
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
-def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "", takedown_loop: bool = True) -> dict[str, Any]:
-    from emulator.server import running
+def demo_settings(database_url: str = "") -> Settings:
     from takedown.browser import ensure_chromium
 
     settings = get_settings().model_copy()
@@ -58,31 +57,67 @@ def run_demo(*, pages: int = 2, size: int = 5000, database_url: str = "", takedo
     settings.download_delay = 0.0  # the emulator needs no politeness
     settings.concurrency_per_platform = 4
     settings.chromium_path = ensure_chromium(settings.chromium_path)
+    return settings
+
+
+def run_demo(emulator_url: str, *, pages: int = 2, size: int = 5000, database_url: str = "",
+             takedown_loop: bool = True) -> dict[str, Any]:
+    """Crawl, score and queue on the running emulator, then (takedown_loop) confirm, file and track."""
+    settings = demo_settings(database_url)
+    settings.emulator_url = emulator_url
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     ensure_defaults(engine)
+    print(f"emulator on {emulator_url}; crawling {', '.join(DEMO_PLATFORMS)} for "
+          f"{len(SEED_KEYWORDS)} seed keywords, {pages} pages each ...", file=sys.stderr)
+    args = ["crawl", "--pages", str(pages), "--log-level", "WARNING"]
+    for platform in DEMO_PLATFORMS:
+        args += ["--platform", platform]
+    for keyword in SEED_KEYWORDS:
+        args += ["--keyword", keyword]
+    run_ids = {run["platform"]: run["run"] for run in takedown_command(args, settings)}
+    summary = build_summary(engine, run_ids)
+    summary["ground_truth"] = queue_against_truth(engine, emulator_url)
+    if takedown_loop:
+        from takedown.demo_loop import run_takedown_loop
 
-    with running(seed=DEMO_SEED, size=size) as emulator_url:
-        settings.emulator_url = emulator_url
-        print(f"emulator on {emulator_url}; crawling {', '.join(DEMO_PLATFORMS)} for "
-              f"{len(SEED_KEYWORDS)} seed keywords, {pages} pages each ...", file=sys.stderr)
-        args = ["crawl", "--pages", str(pages), "--log-level", "WARNING"]
-        for platform in DEMO_PLATFORMS:
-            args += ["--platform", platform]
-        for keyword in SEED_KEYWORDS:
-            args += ["--keyword", keyword]
-        run_ids = {run["platform"]: run["run"] for run in takedown_command(args, settings)}
-        summary = build_summary(engine, run_ids)
-        summary["ground_truth"] = queue_against_truth(engine, emulator_url)
-        if takedown_loop:
-            from takedown.demo_loop import run_takedown_loop
-
-            summary.update(run_takedown_loop(engine, settings, emulator_url, takedown_command))
-            summary["weekly_email"] = weekly_email(settings)
+        summary.update(run_takedown_loop(engine, settings, emulator_url, takedown_command))
+        summary["weekly_email"] = weekly_email(settings)
     summary["database"] = engine.url.render_as_string(hide_password=True)
-    summary["emulator"] = {"seed": DEMO_SEED, "size": size}
+    summary["emulator"] = {"url": emulator_url, "seed": DEMO_SEED, "size": size}
     engine.dispose()
     return summary
+
+
+# The demo's compressed clock: what runs every few hours or weekly in production runs every few minutes.
+DEMO_SCHEDULE = {
+    "TAKEDOWN_SCHEDULE_SWEEP_MINUTES": "2",
+    "TAKEDOWN_SCHEDULE_SWEEP_PAGES": "1",
+    "TAKEDOWN_SCHEDULE_RECHECK_MINUTES": "3",
+    "TAKEDOWN_SCHEDULE_EVIDENCE_MINUTES": "3",
+    "TAKEDOWN_SCHEDULE_WEEKLY_CRON": "*/4 * * * *",
+    "TAKEDOWN_SCHEDULE_TRAIN_CRON": "30 3 * * *",
+}
+
+
+def start_demo_scheduler(settings: Settings):
+    """The scheduler's jobs on the compressed clock, in a background thread beside the web app: a viewer sees a
+    sweep land within two minutes and a weekly e-mail in the outbox within four."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    import scheduler
+
+    os.environ.update(DEMO_SCHEDULE | {
+        "TAKEDOWN_DATABASE_URL": settings.resolved_database_url,
+        "TAKEDOWN_EMULATOR_URL": settings.emulator_url,
+        "TAKEDOWN_DOWNLOAD_DELAY": "0",
+        "TAKEDOWN_VAR_DIR": str(settings.var_dir),
+        "TAKEDOWN_SMTP_HOST": "",  # the demo never mails anyone: reports go to the outbox
+    })
+    get_settings.cache_clear()
+    jobs = scheduler.build_scheduler(get_settings(), scheduler_cls=BackgroundScheduler)
+    jobs.start()
+    return jobs
 
 
 def weekly_email(settings: Settings) -> str | None:
@@ -92,7 +127,7 @@ def weekly_email(settings: Settings) -> str | None:
 
     week = week_of(utcnow())
     [result] = takedown_command(["report", "weekly", "--week", week, "--send"], settings,
-                                extra_env={"TAKEDOWN_SMTP_HOST": "", "TAKEDOWN_EMULATOR_URL": ""})
+                                extra_env={"TAKEDOWN_SMTP_HOST": ""})
     return result.get("outbox")
 
 

@@ -38,10 +38,17 @@ def outbox_dir(settings: Settings) -> Path:
     return settings.var_dir / "outbox"
 
 
-def endpoint_for(settings: Settings) -> SmtpEndpoint | None:
-    """Where mail goes: the configured server, else the emulator's inbox, else nowhere (outbox)."""
+def configured_endpoint(settings: Settings) -> SmtpEndpoint | None:
+    """The SMTP server from configuration, if any."""
     if settings.smtp_host:
         return SmtpEndpoint(settings.smtp_host, settings.smtp_port, settings.smtp_security, settings.smtp_username)
+    return None
+
+
+def endpoint_for(settings: Settings) -> SmtpEndpoint | None:
+    """Where complaint mail goes: the configured server, else the emulator's inbox, else nowhere (outbox)."""
+    if settings.smtp_host:
+        return configured_endpoint(settings)
     if settings.emulator_url:
         endpoint, _ = emulator_smtp(settings)
         if endpoint.host and endpoint.port:
