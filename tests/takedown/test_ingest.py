@@ -23,19 +23,6 @@ from takedown.models import (
 )
 from takedown.records import AuthorRecord, PostRecord
 from takedown.scoring import get_scorer
-from takedown.scoring.store import ModelStore
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models_in_a_temporary_var_dir(tmp_path_factory):
-    """The default scorer's model store lives in this session's temporary directory, never in the repo's var/
-    (the default model is built there once, by the first module that needs it)."""
-    patch = pytest.MonkeyPatch()
-    patch.setattr(ModelStore, "default", classmethod(lambda cls: cls(tmp_path_factory.getbasetemp() / "models")))
-    get_scorer.cache_clear()
-    yield
-    patch.undo()
-    get_scorer.cache_clear()
 
 PROMO = "专业债务优化，停息挂账，协商还款，不成功不收费。加薇：zhaiwu_88 私信"
 NEUTRAL = "今天去公园散步，天气很好，拍了几张照片"

@@ -23,19 +23,6 @@ from takedown.scoring.evaluate import (
 )
 from takedown.scoring.fit import feature_matrix, fit_weights, weights_document
 from takedown.scoring.scorer import Weights
-from takedown.scoring.store import ModelStore
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models_in_a_temporary_var_dir(tmp_path_factory):
-    """The default scorer's model store lives in this session's temporary directory, never in the repo's var/
-    (the default model is built there once, by the first module that needs it)."""
-    patch = pytest.MonkeyPatch()
-    patch.setattr(ModelStore, "default", classmethod(lambda cls: cls(tmp_path_factory.getbasetemp() / "models")))
-    get_scorer.cache_clear()
-    yield
-    patch.undo()
-    get_scorer.cache_clear()
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus-train.jsonl"
 ADVERSARIAL = Path(__file__).resolve().parent / "data" / "adversarial.jsonl"

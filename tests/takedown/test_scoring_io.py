@@ -6,24 +6,9 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-
 from takedown.scoring import get_scorer
 from takedown.scoring.errors import RecordError
 from takedown.scoring.io import read_records, run_eval, run_score
-from takedown.scoring.store import ModelStore
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _models_in_a_temporary_var_dir(tmp_path_factory):
-    """The default scorer's model store lives in this session's temporary directory, never in the repo's var/
-    (the default model is built there once, by the first module that needs it)."""
-    patch = pytest.MonkeyPatch()
-    patch.setattr(ModelStore, "default", classmethod(lambda cls: cls(tmp_path_factory.getbasetemp() / "models")))
-    get_scorer.cache_clear()
-    yield
-    patch.undo()
-    get_scorer.cache_clear()
 
 ADVERSARIAL = Path(__file__).resolve().parent / "data" / "adversarial.jsonl"
 

@@ -21,7 +21,7 @@ from takedown.db import make_engine, upgrade
 from takedown.ingest import Ingestor
 from takedown.models import Post, Review, ReviewState, User
 from takedown.records import AuthorRecord, PostRecord
-from takedown.scoring import Scorer, get_scorer
+from takedown.scoring import Scorer
 from takedown.scoring.evaluate import average_precision, precision_at, recall_at_precision
 from takedown.scoring.model import Artifact
 from takedown.scoring.store import ModelStore
@@ -43,16 +43,6 @@ DEV = DATA / "adversarial.jsonl"
 HOLDOUT = DATA / "adversarial-holdout.jsonl"
 _REAL_DEFAULT = ModelStore.__dict__["default"]  # taken before the fixture below replaces it
 
-
-@pytest.fixture(scope="module", autouse=True)
-def _models_in_a_temporary_var_dir(tmp_path_factory):
-    """The default scorer's model store lives in this session's temporary directory, never in the repo's var/."""
-    patch = pytest.MonkeyPatch()
-    patch.setattr(ModelStore, "default", classmethod(lambda cls: cls(tmp_path_factory.getbasetemp() / "models")))
-    get_scorer.cache_clear()
-    yield
-    patch.undo()
-    get_scorer.cache_clear()
 
 
 @pytest.fixture(scope="module")
