@@ -96,6 +96,20 @@ async def _gateway(request: Request, platform: str, endpoint: str) -> tuple[Faul
     return fault, None
 
 
+async def _enter(request: Request, platform: str, endpoint: str) -> tuple[Fault | None, str | None, Response | None]:
+    """The way into every logged-in portal page: a known portal, then the fault gateway, then the session.
+    Returns (fault, user, answer that replaces the page or None)."""
+    if platform not in PORTALS:
+        return None, None, _not_found()
+    fault, early = await _gateway(request, platform, endpoint)
+    if early is not None:
+        return fault, None, early
+    user = _user(request, platform)
+    if user is None:
+        return fault, None, _to_login(platform)
+    return fault, user, None
+
+
 def _lost(fault: Fault | None, resp: Response) -> Response:
     """The `lost_response` fault: the work is done, but the filer gets a 502 instead of the answer."""
     return HTMLResponse(BAD_GATEWAY, status_code=502) if fault is not None and fault.kind == "lost_response" else resp
@@ -210,14 +224,9 @@ async def _file_record(upload: UploadFile) -> dict[str, Any]:
 
 @router.post("/{platform}/complaints/new")
 async def submit_complaint(request: Request, platform: str) -> Response:
-    if platform not in PORTALS:
-        return _not_found()
-    fault, early = await _gateway(request, platform, "submit")
+    fault, user, early = await _enter(request, platform, "submit")
     if early is not None:
         return early
-    user = _user(request, platform)
-    if user is None:
-        return _to_login(platform)
     form = await request.form()
     values = {k: _field(form, k) for k in ("post_url", "category", "rights_holder", "description", "client_ref")}
     if not values["post_url"]:
@@ -250,13 +259,9 @@ async def submit_complaint(request: Request, platform: str) -> Response:
 
 @router.get("/{platform}/complaints")
 async def lookup(request: Request, platform: str) -> Response:
-    if platform not in PORTALS:
-        return _not_found()
-    fault, early = await _gateway(request, platform, "lookup")
+    fault, _, early = await _enter(request, platform, "lookup")
     if early is not None:
         return early
-    if _user(request, platform) is None:
-        return _to_login(platform)
     world = world_of(request)
     client_ref = request.query_params.get("client_ref")
     found = world.complaints.find(platform, client_ref.strip() if client_ref is not None else None)
@@ -280,13 +285,9 @@ def _status_page(platform: str, complaint: Complaint, now: float) -> HTMLRespons
 
 @router.get("/{platform}/complaints/{ref}")
 async def complaint_status(request: Request, platform: str, ref: str) -> Response:
-    if platform not in PORTALS:
-        return _not_found()
-    fault, early = await _gateway(request, platform, "status")
+    fault, _, early = await _enter(request, platform, "status")
     if early is not None:
         return early
-    if _user(request, platform) is None:
-        return _to_login(platform)
     world = world_of(request)
     complaint = world.complaints.get(ref)
     as_json = request.query_params.get("format") == "json"
@@ -382,14 +383,9 @@ async def bulk_form(request: Request, platform: str) -> Response:
 
 @router.post("/{platform}/bulk")
 async def bulk_upload(request: Request, platform: str) -> Response:
-    if platform not in PORTALS:
-        return _not_found()
-    fault, early = await _gateway(request, platform, "bulk")
+    fault, user, early = await _enter(request, platform, "bulk")
     if early is not None:
         return early
-    user = _user(request, platform)
-    if user is None:
-        return _to_login(platform)
     form = await request.form()
     sheet = form.get("sheet")
     if not isinstance(sheet, UploadFile) or not sheet.filename:
