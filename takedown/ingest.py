@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from takedown import clock
 from takedown.models import (
     Author,
     AuthorContact,
@@ -35,7 +36,6 @@ from takedown.models import (
     ReviewState,
     Score,
     Sighting,
-    utcnow,
 )
 from takedown.records import AuthorRecord, PostRecord
 from takedown.scoring import Reason, Scorer, ScoreResult
@@ -86,10 +86,12 @@ def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]
 
 
 class Ingestor:
-    def __init__(self, engine: Engine, scorer: Scorer, threshold: float):
+    def __init__(self, engine: Engine, scorer: Scorer, threshold: float,
+                 now: Callable[[], datetime] = clock.now):
         self.engine = engine
         self.scorer = scorer
         self.threshold = threshold
+        self.now = now  # domain time: first/last seen follow the demo's fast-forwarded clock like cases do
         dialect = engine.dialect.name
         self._insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
         self._official = self._load_official_accounts()
@@ -112,17 +114,21 @@ class Ingestor:
         crawl_run_id: int | None = None,
         page: int = 1,
         first_rank: int = 1,
+        sighting: bool = True,
     ) -> IngestStats:
+        """Store one batch. `sighting=False` stores without recording that a search found the posts (the
+        enrichment step re-ingests a post with its comments and its author's profile)."""
         ranked: dict[tuple[str, str], tuple[int, PostRecord]] = {}
         for offset, record in enumerate(records):
             ranked[(record.platform, record.platform_post_id)] = (first_rank + offset, record)
         stats = IngestStats(posts=len(ranked))
         if not ranked:
             return stats
-        now = utcnow()
+        now = self.now()
         with self.engine.begin() as conn:
-            author_ids = self._upsert_authors(conn, [r.author for _, r in ranked.values() if r.author], now)
+            author_ids, bios = self._upsert_authors(conn, [r.author for _, r in ranked.values() if r.author], now)
             existing = self._existing_posts(conn, list(ranked))
+            _fill_known(ranked, existing, bios)
             to_score: list[tuple[tuple[str, str], PostRecord, str]] = []
             for key, (_, record) in ranked.items():
                 digest = content_hash(record)
@@ -211,6 +217,8 @@ class Ingestor:
             ]
             for chunk in _chunks(score_rows):
                 conn.execute(self._insert(Score.__table__), list(chunk))
+            if not sighting:
+                return stats
             sightings = [
                 {"post_id": post_ids[key], "crawl_run_id": crawl_run_id, "keyword": keyword, "page": page, "rank": rank, "seen_at": now}
                 for key, (rank, _) in ranked.items()
@@ -235,6 +243,7 @@ class Ingestor:
             "title": record.title,
             "text": record.text,
             "hashtags": list(record.hashtags),
+            "comments": list(record.comments),
             "published_at": _aware(record.published_at),
             "metrics": dict(record.metrics),
             "author_id": author_id,
@@ -246,7 +255,9 @@ class Ingestor:
             "review_state": state,
         }
 
-    def _upsert_authors(self, conn: Connection, authors: list[AuthorRecord], now: datetime) -> dict[tuple[str, str], int]:
+    def _upsert_authors(self, conn: Connection, authors: list[AuthorRecord], now: datetime
+                        ) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], str]]:
+        """Ids and bios (as stored after the upsert: a known bio is kept) of the authors."""
         unique = {(a.platform, a.platform_author_id): a for a in authors}
         rows = [
             {
@@ -263,6 +274,7 @@ class Ingestor:
             for a in unique.values()
         ]
         ids: dict[tuple[str, str], int] = {}
+        bios: dict[tuple[str, str], str] = {}
         table = Author.__table__
         # One cached statement run over many parameter sets (executemany with RETURNING), not a multi-row
         # VALUES clause: SQLAlchemy would compile the latter anew for every batch.
@@ -277,11 +289,12 @@ class Ingestor:
                 # never overwrite a known bio with an empty one.
                 "bio": case((stmt.excluded.bio == "", table.c.bio), else_=stmt.excluded.bio),
             },
-        ).returning(table.c.id, table.c.platform, table.c.platform_author_id)
+        ).returning(table.c.id, table.c.platform, table.c.platform_author_id, table.c.bio)
         for chunk in _chunks(rows):
-            for aid, platform, pid in conn.execute(stmt, list(chunk)):
+            for aid, platform, pid, bio in conn.execute(stmt, list(chunk)):
                 ids[(platform, pid)] = aid
-        return ids
+                bios[(platform, pid)] = bio
+        return ids, bios
 
     @staticmethod
     def _existing_posts(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -292,12 +305,13 @@ class Ingestor:
         for platform, ppids in by_platform.items():
             for chunk in _chunks(ppids):
                 rows = conn.execute(
-                    select(Post.id, Post.platform_post_id, Post.content_hash, Post.review_state).where(
+                    select(Post.id, Post.platform_post_id, Post.content_hash, Post.review_state, Post.comments).where(
                         Post.platform == platform, Post.platform_post_id.in_(chunk)
                     )
                 )
-                for pid, ppid, digest, state in rows:
-                    found[(platform, ppid)] = {"id": pid, "content_hash": digest, "review_state": state}
+                for pid, ppid, digest, state, comments in rows:
+                    found[(platform, ppid)] = {"id": pid, "content_hash": digest, "review_state": state,
+                                               "comments": comments}
         return found
 
     # ------------------------------------------------------------------ author and contact context
@@ -440,6 +454,25 @@ class Ingestor:
             link_rows = [{column: owner, "contact_id": cid} for owner, cid in sorted(links)]
             for chunk in _chunks(link_rows):
                 conn.execute(self._insert(table.__table__).on_conflict_do_nothing(), list(chunk))
+
+
+def _fill_known(ranked: dict[tuple[str, str], tuple[int, PostRecord]],
+                existing: dict[tuple[str, str], dict[str, Any]], bios: dict[tuple[str, str], str]) -> None:
+    """Give each record what is already known and its source does not carry: a search result has no
+    comments, and Bilibili's none of the author's bio. Scored without them, a post whose contact sits in its
+    author's bio or pinned comment would drop out of the queue at every re-crawl."""
+    for key, (rank, record) in ranked.items():
+        changes: dict[str, Any] = {}
+        known = existing.get(key)
+        if not record.comments and known and known["comments"]:
+            changes["comments"] = list(known["comments"])
+        author = record.author
+        if author is not None and not author.bio:
+            bio = bios.get((author.platform, author.platform_author_id))
+            if bio:
+                changes["author"] = replace(author, bio=bio)
+        if changes:
+            ranked[key] = (rank, replace(record, **changes))
 
 
 def _risk(top: float, total: float, n: int, confirmed: int) -> float:

@@ -138,6 +138,12 @@ class Post(SQLModel, table=True):
     score_version: str = Field(default="", max_length=64)
     review_state: str = Field(default=ReviewState.NEW, max_length=16)
     duplicate_of_id: int | None = Field(default=None, foreign_key="post.id")
+    # Top comments as the scorer reads them (the author's own or pinned ones prefixed "置顶："), fetched for
+    # candidates after the search (crawlers/spiders/enrich.py); a search result never carries them, so a
+    # re-crawl keeps these rather than erasing them.
+    comments: list[str] = _json(list)
+    # When the author's profile and the comments were last fetched for this post (None: never).
+    enriched_at: datetime | None = None
 
 
 class CrawlRun(SQLModel, table=True):

@@ -131,6 +131,43 @@ def test_a_known_bio_is_not_erased_by_a_result_without_one(engine):
         assert s.execute(select(Author.bio)).scalar_one() == "债务规划 V：abc123"
 
 
+def test_a_new_post_is_scored_with_its_authors_known_bio(engine):
+    ingestor = _ingestor(engine)
+    ingestor.ingest([_post("BV1", NEUTRAL, bio="专业停息挂账 债务优化 V：abc12345")], keyword="k")
+    ingestor.ingest([_post("BV2", "上岸了，感谢老师", bio="")], keyword="k")
+    _, reasons = _latest_score(engine, "BV2")
+    assert any(r["field"] == "bio" for r in reasons), reasons
+
+
+def test_stored_comments_survive_a_recrawl_without_them_and_nothing_is_rescored(engine):
+    ingestor = _ingestor(engine)
+    enriched = _post("BV1", "上岸了，感谢老师")
+    enriched.comments = ["置顶：需要停息挂账的加V：helper_9988"]
+    ingestor.ingest([enriched], keyword="k")
+    score_with_comments, reasons = _latest_score(engine, "BV1")
+    assert any(r["field"] == "comments" for r in reasons), reasons
+    stats = ingestor.ingest([_post("BV1", "上岸了，感谢老师")], keyword="k")  # a search result: no comments
+    assert stats.scored == 0
+    with Session(engine) as s:
+        post = s.execute(select(Post).where(Post.platform_post_id == "BV1")).scalar_one()
+        assert post.comments == ["置顶：需要停息挂账的加V：helper_9988"]
+        assert post.score == score_with_comments
+
+
+def test_ingest_without_a_sighting_records_none(engine):
+    _ingestor(engine).ingest([_post("BV1", PROMO)], sighting=False)
+    assert _count(engine, Post) == 1 and _count(engine, Score) == 1 and _count(engine, Sighting) == 0
+
+
+def test_first_and_last_seen_follow_the_domain_clock(engine):
+    at = datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+    Ingestor(engine, get_scorer(), threshold=0.5, now=lambda: at).ingest([_post("BV1", PROMO)], keyword="k")
+    with Session(engine) as s:
+        post = s.execute(select(Post)).scalar_one()
+        sighting = s.execute(select(Sighting)).scalar_one()
+        assert (post.first_seen, post.last_seen, sighting.seen_at) == (at, at, at)
+
+
 # --- context from what the team decided: shared contacts and high-risk authors ---------------------------------
 
 SHARED = "兄弟们有问题可以聊聊，V：laozhou_tan88"
