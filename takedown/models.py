@@ -141,7 +141,8 @@ class Post(SQLModel, table=True):
     # Top comments as the scorer reads them (the author's own or pinned ones prefixed "置顶："), fetched for
     # candidates after the search (crawlers/spiders/enrich.py); a search result never carries them, so a
     # re-crawl keeps these rather than erasing them.
-    comments: list[str] = _json(list)
+    # (a column default too, so bulk Core inserts that predate the column need not name it)
+    comments: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     # When the author's profile and the comments were last fetched for this post (None: never).
     enriched_at: datetime | None = None
 
