@@ -11,29 +11,34 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from crawlers.items import PageError, ResultPage
+from crawlers.page_store import ChildPageStore, InlinePageStore
 from takedown.crawl_log import CrawlLog
 from takedown.db import make_engine, session_scope
-from takedown.ingest import Ingestor
-from takedown.scoring import get_scorer
+from takedown.ingest import SearchPage
 from takedown.status_checks import CheckOutcome, Observation, record_checks
 
 logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
-    def __init__(self, crawler: Crawler, database_url: str, threshold: float):
+    """Result pages → scored and stored (by a `crawlers.page_store` store: a child process unless
+    TAKEDOWN_STORE_IN_PROCESS is set), page errors → the run's error log, and the CrawlRun's start and end."""
+
+    def __init__(self, crawler: Crawler, database_url: str, threshold: float, in_process: bool):
         self.crawler = crawler
+        self.database_url, self.threshold, self.in_process = database_url, threshold, in_process
         self.engine = make_engine(database_url)
-        self.ingestor = Ingestor(self.engine, get_scorer(), threshold)
         self.log = CrawlLog(self.engine)
         self.run_id: int | None = None
+        self.store: InlinePageStore | ChildPageStore | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         url = crawler.settings.get("TAKEDOWN_DATABASE_URL")
         if not url:
             raise NotConfigured("TAKEDOWN_DATABASE_URL is not set: crawled pages would not be stored")
-        pipeline = cls(crawler, url, crawler.settings.getfloat("TAKEDOWN_QUEUE_THRESHOLD", 0.5))
+        pipeline = cls(crawler, url, crawler.settings.getfloat("TAKEDOWN_QUEUE_THRESHOLD", 0.5),
+                       crawler.settings.getbool("TAKEDOWN_STORE_IN_PROCESS"))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
@@ -41,28 +46,18 @@ class StorePipeline:
         spider = self.crawler.spider
         self.run_id = self.log.start(spider.platform, spider.keywords, spider.adapter.mode.value)
         spider.run_id = self.run_id
+        if self.in_process:
+            self.store = InlinePageStore(self.database_url, self.threshold, self.run_id)
+        else:
+            self.store = ChildPageStore(self.database_url, self.threshold, self.run_id,
+                                        log_level=self.crawler.settings.get("LOG_LEVEL", "INFO"))
         logger.info("run=%s platform=%s crawl started keywords=%d", self.run_id, spider.platform, len(spider.keywords))
 
     def process_item(self, item):
         if isinstance(item, ResultPage):
-            try:
-                stats = self.ingestor.ingest(
-                    item.posts, keyword=item.keyword, crawl_run_id=self.run_id, page=item.page,
-                    first_rank=item.first_rank,
-                )
-            except Exception as exc:
-                # The page's transaction rolled back; record why, so a lost page is never silent.
-                logger.exception("run=%s platform=%s keyword=%s page=%d store_failed", self.run_id,
-                                 item.platform, item.keyword, item.page)
-                self.log.error(self.run_id, keyword=item.keyword, page=item.page, error={
-                    "kind": "store_failed", "code": type(exc).__name__, "http_status": None,
-                    "message": str(exc)[:500]})
-                return item
-            self.log.page(self.run_id, stats)
-            logger.info(
-                "run=%s platform=%s keyword=%s page=%d posts=%d new=%d candidates=%d",
-                self.run_id, item.platform, item.keyword, item.page, stats.posts, stats.new, stats.candidates,
-            )
+            self.store.submit(SearchPage(item.posts, item.keyword, item.page, item.first_rank))
+            logger.info("run=%s platform=%s keyword=%s page=%d posts=%d", self.run_id, item.platform, item.keyword,
+                        item.page, len(item.posts))
         elif isinstance(item, PageError):
             self.log.error(self.run_id, keyword=item.keyword, page=item.page, error=item.error)
             logger.warning(
@@ -75,9 +70,11 @@ class StorePipeline:
     def spider_closed(self, spider, reason: str) -> None:
         if self.run_id is None:
             return
+        lost = self.store.close() if self.store is not None else ""
         # "finished": Scrapy ran out of requests. A stop reason: risk control or login ended it early.
-        # Anything else ("shutdown" on Ctrl-C, an exception's name) means the crawl itself broke off.
-        failed = "" if reason == "finished" or spider.stop_reason else f"interrupted ({reason})"
+        # Anything else ("shutdown" on Ctrl-C, an exception's name) means the crawl itself broke off, as does a
+        # store process that died with pages in hand.
+        failed = lost or ("" if reason == "finished" or spider.stop_reason else f"interrupted ({reason})")
         run = self.log.finish(self.run_id, stopped=spider.stop_reason, failed=failed)
         logger.info(
             "run=%s platform=%s crawl %s: pages=%d posts=%d new=%d candidates=%d errors=%d reason=%s",
@@ -150,4 +147,125 @@ class StatusPipeline:
                     spider.platform, reason, self.outcome.checked, self.outcome.live, self.outcome.gone,
                     self.outcome.unknown, len(self.outcome.removed), len(self.outcome.reopened),
                     f" stop_reason={spider.stop_reason}" if spider.stop_reason else "")
+        self.engine.dispose()
+
+
+class EnrichPipeline:
+    """Enrichment answers (crawlers/spiders/enrich.py) → each post re-ingested with its top comments and its
+    author's bio and `enriched_at` set (crawlers.enrich.EnrichStore, in batches of `TAKEDOWN_ENRICH_BATCH`
+    posts), gone posts → status checks, failures → the error log of the run's CrawlRun (mode "enrich")."""
+
+    def __init__(self, crawler: Crawler, database_url: str, threshold: float, batch_size: int):
+        # The enrichment side lives with its runner; imported here so this module's search and re-check
+        # pipelines do not load it.
+        from crawlers.enrich import EnrichOutcome
+        from takedown.ingest import Ingestor
+        from takedown.scoring import get_scorer
+
+        self.crawler = crawler
+        self.engine = make_engine(database_url)
+        self.ingestor = Ingestor(self.engine, get_scorer(), threshold)
+        self.log = CrawlLog(self.engine)
+        self.batch_size = max(1, batch_size)
+        self.buffer: list = []
+        self.outcome = EnrichOutcome()
+        self.store = None
+        self.run_id: int | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> EnrichPipeline:
+        url = crawler.settings.get("TAKEDOWN_DATABASE_URL")
+        if not url:
+            raise NotConfigured("TAKEDOWN_DATABASE_URL is not set: enrichment answers would not be stored")
+        pipeline = cls(crawler, url, crawler.settings.getfloat("TAKEDOWN_QUEUE_THRESHOLD", 0.5),
+                       crawler.settings.getint("TAKEDOWN_ENRICH_BATCH", 20))
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
+
+    def open_spider(self) -> None:
+        from crawlers.enrich import MODE, EnrichStore
+
+        spider = self.crawler.spider
+        self.run_id = self.log.start(spider.platform, [], MODE)
+        spider.run_id = self.run_id
+        spider.outcome = self.outcome
+        self.store = EnrichStore(self.engine, self.ingestor, self.run_id)
+        logger.info("run=%s platform=%s enrichment started posts=%d", self.run_id, spider.platform,
+                    len(spider.targets))
+
+    def process_item(self, item):
+        from crawlers.spiders.enrich import EnrichedPost, EnrichFailure, PostGone
+
+        if isinstance(item, EnrichedPost):
+            self.buffer.append(item)
+            if len(self.buffer) >= self.batch_size:
+                self.flush()
+        elif isinstance(item, PostGone):
+            self._gone(item)
+        elif isinstance(item, EnrichFailure):
+            post = item.target.platform_post_id if item.target else ""
+            self.log.error(self.run_id, keyword="", page=0, error={**item.error, "step": item.step, "post": post})
+            self.outcome.errors += 1
+            logger.warning("run=%s platform=%s post=%s step=%s error=%s code=%s http=%s: %s", self.run_id,
+                           item.platform, post, item.step, item.error.get("kind"), item.error.get("code"),
+                           item.error.get("http_status"), item.error.get("message"))
+        return item
+
+    def _gone(self, item) -> None:
+        try:
+            self.outcome.gone += self.store.record_gone([item])
+        except Exception as exc:
+            logger.exception("run=%s platform=%s post=%s: could not record it gone", self.run_id, item.platform,
+                             item.target.platform_post_id)
+            self._store_failed([item], exc)
+            return
+        logger.info("run=%s platform=%s post=%s gone (code %s): recorded as a status check", self.run_id,
+                    item.platform, item.target.platform_post_id, item.error.get("code"))
+
+    def flush(self) -> None:
+        batch, self.buffer = self.buffer, []
+        if not batch:
+            return
+        try:
+            self._add(self.store.store(batch))
+            return
+        except Exception:
+            if len(batch) > 1:
+                logger.warning("run=%s: storing %d enriched posts together failed; storing them one by one",
+                               self.run_id, len(batch))
+        for item in batch if len(batch) > 1 else []:
+            try:
+                self._add(self.store.store([item]))
+            except Exception as exc:
+                logger.exception("run=%s platform=%s post=%s store_failed", self.run_id, item.platform,
+                                 item.target.platform_post_id)
+                self._store_failed([item], exc)
+        if len(batch) == 1:
+            self._store_failed(batch, None)
+
+    def _store_failed(self, items: list, exc: BaseException | None) -> None:
+        # The transaction rolled back and enriched_at stayed unset: a later run fetches the post again.
+        for item in items:
+            self.log.error(self.run_id, keyword="", page=0, error={
+                "kind": "store_failed", "code": type(exc).__name__ if exc else None, "http_status": None,
+                "message": str(exc)[:500] if exc else "", "post": item.target.platform_post_id})
+            self.outcome.errors += 1
+
+    def _add(self, outcome) -> None:
+        for name, value in outcome.counts().items():
+            setattr(self.outcome, name, getattr(self.outcome, name) + value)
+        logger.info("run=%s stored enriched posts=%d comments=%d bios=%d rescored=%d queued=%d", self.run_id,
+                    outcome.posts, outcome.comments, outcome.bios, outcome.rescored, outcome.queued)
+
+    def spider_closed(self, spider, reason: str) -> None:
+        if self.run_id is None:
+            return
+        self.buffer += spider.unfinished()  # comments that arrived before the run stopped are kept
+        self.flush()
+        failed = "" if reason == "finished" or spider.stop_reason else f"interrupted ({reason})"
+        run = self.log.finish(self.run_id, stopped=spider.stop_reason, failed=failed)
+        logger.info("run=%s platform=%s enrichment %s: posts=%d comments=%d bios=%d rescored=%d queued=%d gone=%d "
+                    "errors=%d reason=%s", run.id, run.platform, run.status, self.outcome.posts,
+                    self.outcome.comments, self.outcome.bios, self.outcome.rescored, self.outcome.queued,
+                    self.outcome.gone, run.errors, run.stop_reason)
         self.engine.dispose()

@@ -56,3 +56,4 @@ TAKEDOWN_BROWSER_RESPONSE_TIMEOUT = 20.0
 
 LOG_LEVEL = "INFO"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+TAKEDOWN_STORE_IN_PROCESS = False  # True: score and store in the crawl process (see crawlers/page_store.py)

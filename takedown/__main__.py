@@ -1,3 +1,4 @@
 from takedown.cli import app
 
-app()
+if __name__ == "__main__":  # not when a spawned child process re-imports this module
+    app()

@@ -1,14 +1,14 @@
 """The CrawlRun record of one platform's crawl: started, pages, counts, errors with the platform's own codes, and
-why it stopped. Written as the crawl goes, so a killed crawl still shows what it did."""
+why it stopped. Written as the crawl goes, so a killed crawl still shows what it did (the page counts are advanced
+by the ingest, in the transaction that stores the pages)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine
 
 from takedown.db import session_scope
-from takedown.ingest import IngestStats
 from takedown.models import CrawlRun, CrawlStatus, utcnow
 
 # Keep the error log of one run bounded; the count keeps counting past it.
@@ -25,20 +25,6 @@ class CrawlLog:
             session.add(run)
             session.flush()
             return run.id
-
-    def page(self, run_id: int, stats: IngestStats) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(CrawlRun)
-                .where(CrawlRun.id == run_id)
-                .values(
-                    pages=CrawlRun.pages + 1,
-                    posts_seen=CrawlRun.posts_seen + stats.posts,
-                    posts_new=CrawlRun.posts_new + stats.new,
-                    posts_updated=CrawlRun.posts_updated + stats.updated,
-                    candidates=CrawlRun.candidates + stats.candidates,
-                )
-            )
 
     def error(self, run_id: int, *, keyword: str, page: int, error: dict[str, Any]) -> None:
         entry = {"at": utcnow().isoformat(), "keyword": keyword, "page": page, **error}

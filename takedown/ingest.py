@@ -16,12 +16,13 @@ second on SQLite).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -31,6 +32,7 @@ from takedown.models import (
     AuthorContact,
     Brand,
     Contact,
+    CrawlRun,
     Post,
     PostContact,
     ReviewState,
@@ -55,6 +57,16 @@ _POST = Post.__table__
 
 
 @dataclass(slots=True)
+class SearchPage:
+    """One page of search results as a crawl found it: its posts in rank order, and where they were found."""
+
+    records: Sequence[PostRecord]
+    keyword: str = ""
+    page: int = 1
+    first_rank: int = 1  # the rank of records[0] in the keyword's whole result list
+
+
+@dataclass(slots=True)
 class IngestStats:
     posts: int = 0
     new: int = 0
@@ -71,7 +83,7 @@ def content_hash(record: PostRecord) -> str:
     """Hash of exactly what the scorer reads: a change here, and only here, triggers a re-score."""
     data = record.scoring_input()
     data.pop("id")
-    return hashlib.sha256(json.dumps(data, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -118,10 +130,25 @@ class Ingestor:
     ) -> IngestStats:
         """Store one batch. `sighting=False` stores without recording that a search found the posts (the
         enrichment step re-ingests a post with its comments and its author's profile)."""
-        ranked: dict[tuple[str, str], tuple[int, PostRecord]] = {}
-        for offset, record in enumerate(records):
-            ranked[(record.platform, record.platform_post_id)] = (first_rank + offset, record)
-        stats = IngestStats(posts=len(ranked))
+        return self.ingest_pages([SearchPage(records, keyword, page, first_rank)], crawl_run_id=crawl_run_id,
+                                 sighting=sighting)
+
+    def ingest_pages(self, pages: Sequence[SearchPage], *, crawl_run_id: int | None = None,
+                     sighting: bool = True) -> IngestStats:
+        """Store several result pages in one transaction (a crawl hands over its pages in groups: the fixed
+        cost of a transaction is paid per group, not per page). A post found on several of them is stored and
+        scored once and gets a sighting per page. With `crawl_run_id` (and sightings), the run's counters are
+        advanced in the same transaction, so they never disagree with what was stored."""
+        ranked: dict[tuple[str, str], tuple[int, PostRecord]] = {}  # the latest version of each post
+        found: list[tuple[tuple[str, str], str, int, int]] = []  # (post, keyword, page, rank) per sighting
+        for result_page in pages:
+            on_page: dict[tuple[str, str], int] = {}
+            for offset, record in enumerate(result_page.records):
+                key = (record.platform, record.platform_post_id)
+                on_page[key] = result_page.first_rank + offset
+                ranked[key] = (result_page.first_rank + offset, record)
+            found += [(key, result_page.keyword, result_page.page, rank) for key, rank in on_page.items()]
+        stats = IngestStats(posts=len(found))
         if not ranked:
             return stats
         now = self.now()
@@ -220,11 +247,17 @@ class Ingestor:
             if not sighting:
                 return stats
             sightings = [
-                {"post_id": post_ids[key], "crawl_run_id": crawl_run_id, "keyword": keyword, "page": page, "rank": rank, "seen_at": now}
-                for key, (rank, _) in ranked.items()
+                {"post_id": post_ids[key], "crawl_run_id": crawl_run_id, "keyword": keyword, "page": page,
+                 "rank": rank, "seen_at": now}
+                for key, keyword, page, rank in found
             ]
             for chunk in _chunks(sightings):
                 conn.execute(self._insert(Sighting.__table__), list(chunk))
+            if crawl_run_id is not None:
+                conn.execute(update(CrawlRun).where(CrawlRun.id == crawl_run_id).values(
+                    pages=CrawlRun.pages + len(pages), posts_seen=CrawlRun.posts_seen + stats.posts,
+                    posts_new=CrawlRun.posts_new + stats.new, posts_updated=CrawlRun.posts_updated + stats.updated,
+                    candidates=CrawlRun.candidates + stats.candidates))
         return stats
 
     def _state_for(self, score: float, official: bool, current: str | None) -> str:
@@ -482,7 +515,9 @@ def _risk(top: float, total: float, n: int, confirmed: int) -> float:
     return max(value, CONFIRMED_AUTHOR_RISK) if confirmed else value
 
 
-def _reason_json(reason: Any) -> dict[str, Any]:
+@lru_cache(maxsize=50_000)
+def _reason_json(reason: Reason) -> dict[str, Any]:
+    """Cached: the reasons of an author's repeated bio or hashtags are the same objects post after post."""
     return {
         "rule": reason.rule,
         "category": reason.category,

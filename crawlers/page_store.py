@@ -1,0 +1,137 @@
+"""Where the search pipeline's result pages go to be scored and stored: in this process (`InlinePageStore`), or in
+a child process (`ChildPageStore`, the default) so that fetching and parsing in Scrapy's reactor and scoring and
+storing run on two cores at once. Both store a group of pages in one transaction and, when a group fails, retry
+its pages one by one, so a bad page is recorded as `store_failed` and costs only itself."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import sys
+from collections.abc import Sequence
+
+from takedown.crawl_log import CrawlLog
+from takedown.db import make_engine
+from takedown.ingest import Ingestor, SearchPage
+
+logger = logging.getLogger(__name__)
+
+MAX_GROUP = 50  # pages stored in one transaction at most
+MAX_PENDING = 64  # pages queued for the child; a full queue holds the crawl back instead of growing memory
+
+
+def store_pages(ingestor: Ingestor, log: CrawlLog, run_id: int, pages: Sequence[SearchPage]) -> None:
+    """Store `pages` in one transaction; if that fails, each page on its own, recording the ones that fail."""
+    try:
+        stats = ingestor.ingest_pages(pages, crawl_run_id=run_id)
+        logger.info("run=%s stored pages=%d posts=%d new=%d updated=%d scored=%d candidates=%d", run_id, len(pages),
+                    stats.posts, stats.new, stats.updated, stats.scored, stats.candidates)
+        return
+    except Exception:
+        if len(pages) == 1:
+            _record_failure(log, run_id, pages[0])
+            return
+        logger.warning("run=%s: storing a group of %d pages failed; storing them one by one", run_id, len(pages))
+    for page in pages:
+        try:
+            ingestor.ingest_pages([page], crawl_run_id=run_id)
+        except Exception:
+            _record_failure(log, run_id, page)
+
+
+def _record_failure(log: CrawlLog, run_id: int, page: SearchPage) -> None:
+    # The page's transaction rolled back; say why, so a lost page is never silent.
+    exc = sys.exc_info()[1]
+    logger.exception("run=%s keyword=%s page=%d store_failed", run_id, page.keyword, page.page)
+    log.error(run_id, keyword=page.keyword, page=page.page, error={
+        "kind": "store_failed", "code": type(exc).__name__, "http_status": None, "message": str(exc)[:500]})
+
+
+class InlinePageStore:
+    """Scores and stores each page as it arrives, in this process."""
+
+    def __init__(self, database_url: str, threshold: float, run_id: int):
+        from takedown.scoring import get_scorer
+
+        self.engine = make_engine(database_url)
+        self.ingestor = Ingestor(self.engine, get_scorer(), threshold)
+        self.log = CrawlLog(self.engine)
+        self.run_id = run_id
+
+    def submit(self, page: SearchPage) -> None:
+        store_pages(self.ingestor, self.log, self.run_id, [page])
+
+    def close(self) -> str:
+        """Returns "" (nothing can be left behind in this process)."""
+        self.engine.dispose()
+        return ""
+
+
+def _serve(database_url: str, threshold: float, run_id: int, inbox: multiprocessing.Queue, log_level: str) -> None:
+    """The child: take whatever pages are waiting (at most MAX_GROUP) and store them together, until None."""
+    # A spawned child starts with bare logging: write to the crawl's stderr in Scrapy's format.
+    logging.basicConfig(level=log_level, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    store = InlinePageStore(database_url, threshold, run_id)
+    done = False
+    while not done:
+        group = [inbox.get()]
+        while len(group) < MAX_GROUP:
+            try:
+                group.append(inbox.get_nowait())
+            except queue.Empty:
+                break
+        if group[-1] is None:
+            group.pop()
+            done = True
+        if group:
+            store_pages(store.ingestor, store.log, run_id, group)
+    store.close()
+
+
+class ChildPageStore:
+    """Hands pages to a child process that scores and stores them. Spawned, not forked: the parent runs an event
+    loop and maybe a browser, neither of which survives a fork."""
+
+    def __init__(self, database_url: str, threshold: float, run_id: int, *, log_level: str = "INFO"):
+        context = multiprocessing.get_context("spawn")
+        self.inbox = context.Queue(maxsize=MAX_PENDING)
+        self.process = context.Process(target=_serve, args=(database_url, threshold, run_id, self.inbox, log_level),
+                                       name=f"takedown-store-{run_id}", daemon=True)
+        self.process.start()
+        self.database_url, self.threshold, self.run_id = database_url, threshold, run_id
+        self.fallback: InlinePageStore | None = None
+        self.lost = ""
+
+    def submit(self, page: SearchPage) -> None:
+        while self.fallback is None:
+            try:
+                self.inbox.put(page, timeout=1.0)
+                return
+            except queue.Full:
+                if not self.process.is_alive():
+                    self._fall_back()
+        self.fallback.submit(page)
+
+    def _fall_back(self) -> None:
+        # Pages the child had taken but not stored are gone with it; say so, and store the rest here.
+        self.lost = f"store process died (exit {self.process.exitcode})"
+        logger.error("run=%s: %s; storing in the crawl process from now on", self.run_id, self.lost)
+        self.fallback = InlinePageStore(self.database_url, self.threshold, self.run_id)
+
+    def close(self) -> str:
+        """Waits until every page handed over is stored. Returns why the run cannot be trusted to be complete
+        ("" when it can)."""
+        while self.process.is_alive():
+            try:
+                self.inbox.put(None, timeout=1.0)
+                break
+            except queue.Full:
+                continue
+        self.process.join()
+        if self.process.exitcode != 0 and not self.lost:
+            self.lost = f"store process died (exit {self.process.exitcode})"
+        self.inbox.close()
+        if self.fallback is not None:
+            self.fallback.close()
+        return self.lost
