@@ -1,20 +1,20 @@
 """Sending report mail: SMTP (STARTTLS, SSL or plain, per settings.smtp_security) with the password from env
 TAKEDOWN_SMTP_PASSWORD; with no SMTP server configured the message is written to var/outbox/ as an .eml file.
 
-Uses the complaint mailer's endpoint choice, sender and atomic .eml writer (takedown.complaints.email)."""
+The session (TLS, certificate check, login) is opened by takedown.smtp, the same code complaint filing uses;
+endpoint choice, sender and the atomic .eml writer come from the complaint mailer (takedown.complaints.email)."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import smtplib
-import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import getaddresses
 from pathlib import Path
 
+from takedown import smtp as smtp_session
 from takedown.complaints.email import configured_endpoint, outbox_dir, sender_address, write_eml
 from takedown.settings import Settings
 
@@ -52,29 +52,18 @@ def send_report(message: EmailMessage, settings: Settings) -> Delivery:
         return Delivery(sent=False, where=str(path), recipients=recipients)
     if not recipients:
         raise MailError("the report has no recipients (set TAKEDOWN_REPORT_RECIPIENTS)")
-    timeout = settings.smtp_timeout
-    password = settings.smtp_password.get_secret_value()
     try:
-        if endpoint.security == "ssl":
-            smtp: smtplib.SMTP = smtplib.SMTP_SSL(endpoint.host, endpoint.port, timeout=timeout,
-                                                  context=ssl.create_default_context())
-        else:
-            smtp = smtplib.SMTP(endpoint.host, endpoint.port, timeout=timeout)
-            if endpoint.security == "starttls":
-                smtp.starttls(context=ssl.create_default_context())
-        try:
-            if endpoint.username:
-                smtp.login(endpoint.username, password)
-            refused = smtp.send_message(message, from_addr=sender_address(settings), to_addrs=recipients)
-        finally:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                smtp.quit()
+        smtp = smtp_session.connect(endpoint, settings)
+    except smtp_session.SmtpConnectError as exc:
+        # No outbox fall-back here: a configured server that cannot be used is an error someone must see.
+        raise MailError(f"cannot send the report: {exc}") from None
+    try:
+        refused = smtp.send_message(message, from_addr=sender_address(settings), to_addrs=recipients)
     except (smtplib.SMTPException, OSError) as exc:
-        text = str(exc)[:300]
-        if password:
-            text = text.replace(password, "***")
         raise MailError(f"cannot send the report via {endpoint.host}:{endpoint.port}: {type(exc).__name__}: "
-                        f"{text}") from None
+                        f"{smtp_session.redact(str(exc), settings)}") from None
+    finally:
+        smtp_session.close(smtp)
     if refused:
         raise MailError(f"the mail server refused {sorted(refused)}")
     return Delivery(sent=True, where=f"{endpoint.host}:{endpoint.port}", recipients=recipients)

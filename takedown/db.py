@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import orjson
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import JSON, Connection, Engine, Table, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -46,6 +50,46 @@ def make_engine(url: str, **kwargs) -> Engine:
         # Plain postgresql:// means psycopg 3 here (the only PostgreSQL driver we install).
         url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    # exactly what SQLAlchemy's SQLite DATETIME stores for an aware value (naive UTC, always microseconds), so
+    # rows written here and rows written through the ORM compare and sort alike
+    return None if value is None else f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S.%f}"
+
+
+def _converter(column_type: Any, dialect: str) -> Callable[[Any], Any] | None:
+    if isinstance(column_type, JSON):
+        return _dumps
+    if isinstance(column_type, UTCDateTime) and dialect == "sqlite":
+        return _sqlite_time
+    return None
+
+
+@lru_cache(maxsize=64)
+def _insert_sql(table: Table, columns: tuple[str, ...], dialect: Any) -> tuple[str, tuple[Any, ...]]:
+    """The INSERT for exactly `columns` (no defaults added), positional placeholders, and each column's converter."""
+    quote = dialect.identifier_preparer.quote
+    placeholder = {"qmark": "?", "format": "%s", "numeric": None, "named": None, "pyformat": "%s"}[dialect.paramstyle]
+    if placeholder is None:
+        raise NotImplementedError(f"bulk_insert: parameter style {dialect.paramstyle!r}")
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join([placeholder] * len(columns))})")
+    return sql, tuple(_converter(table.c[c].type, dialect.name) for c in columns)
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT many rows with the driver's executemany, skipping SQLAlchemy's per-row parameter processing
+    (most of the cost of a large insert from Python). Values are converted as the column types would:
+    JSON serialised, times as SQLite stores them. For plain inserts that need no RETURNING; every row has the
+    keys of the first, and columns left out get the database's default (not the models' Python defaults)."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    sql, converters = _insert_sql(table, columns, conn.dialect)
+    pairs = tuple(zip(columns, converters, strict=True))
+    params = [tuple(row[c] if f is None else f(row[c]) for c, f in pairs) for row in rows]
+    conn.exec_driver_sql(sql, params)
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from takedown import clock
+from takedown.db import bulk_insert
 from takedown.models import (
     Author,
     AuthorContact,
@@ -190,10 +191,13 @@ class Ingestor:
 
             for key, known in existing.items():
                 post_ids[key] = known["id"]
-            for chunk in _chunks(new_rows):
-                stmt = self._insert(_POST).returning(_POST.c.id, _POST.c.platform, _POST.c.platform_post_id)
-                for pid, platform, ppid in conn.execute(stmt, list(chunk)):
-                    post_ids[(platform, ppid)] = pid
+            if new_rows:
+                # the driver's executemany, then the new ids in one query: cheaper than INSERT ... RETURNING
+                # through SQLAlchemy's per-row processing
+                bulk_insert(conn, _POST, new_rows)
+                for key, known in self._existing_posts(conn, [(r["platform"], r["platform_post_id"])
+                                                              for r in new_rows]).items():
+                    post_ids[key] = known["id"]
             if changed_rows:
                 cols = {c: bindparam(c) for c in changed_rows[0] if c != "pid"}
                 conn.execute(update(Post).where(Post.id == bindparam("pid")).values(**cols), changed_rows)
@@ -242,8 +246,7 @@ class Ingestor:
                 }
                 for key, (_, _, result) in scored.items()
             ]
-            for chunk in _chunks(score_rows):
-                conn.execute(self._insert(Score.__table__), list(chunk))
+            bulk_insert(conn, Score.__table__, score_rows)
             if not sighting:
                 return stats
             sightings = [
@@ -251,8 +254,7 @@ class Ingestor:
                  "rank": rank, "seen_at": now}
                 for key, keyword, page, rank in found
             ]
-            for chunk in _chunks(sightings):
-                conn.execute(self._insert(Sighting.__table__), list(chunk))
+            bulk_insert(conn, Sighting.__table__, sightings)
             if crawl_run_id is not None:
                 conn.execute(update(CrawlRun).where(CrawlRun.id == crawl_run_id).values(
                     pages=CrawlRun.pages + len(pages), posts_seen=CrawlRun.posts_seen + stats.posts,

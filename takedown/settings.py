@@ -85,6 +85,12 @@ class Settings(BaseSettings):
     download_delay: float = 2.0
     concurrency_per_platform: int = 1
     keywords: list[str] = Field(default_factory=lambda: list(SEED_KEYWORDS))
+    # Enrichment (`takedown enrich`): candidates scoring at least this get their top comments and their author's
+    # profile fetched, at most `enrich_limit` per platform and run, highest score first, and again after
+    # `enrich_refresh_days`.
+    enrich_threshold: float = 0.5
+    enrich_refresh_days: float = 14.0
+    enrich_limit: int = 200
 
     # --- review web app ---
     # Signs the session cookie. Empty: a random secret is created once in var_dir/web_secret (mode 0600).
@@ -129,6 +135,11 @@ class Settings(BaseSettings):
     smtp_password: SecretStr = SecretStr("")
     smtp_from: str = ""  # empty: rights_holder.contact_email
     smtp_timeout: float = 30.0
+    # A CA bundle (PEM) to trust for the SMTP server's certificate, e.g. a company CA; empty: the system's CAs.
+    # The certificate is always verified (takedown/smtp.py): there is no setting to turn that off.
+    smtp_ca_file: str = ""
+    # Log in over smtp_security=none anyway (the password goes in clear): only for a trusted local relay.
+    smtp_allow_plain_auth: bool = False
     # Complaint-portal logins per channel, e.g. {"douyin": {"username": "..."}}; passwords from env
     # TAKEDOWN_PORTAL_PASSWORD_<CHANNEL> (e.g. TAKEDOWN_PORTAL_PASSWORD_DOUYIN).
     portal_accounts: dict[str, PortalAccount] = Field(default_factory=dict)
@@ -143,7 +154,7 @@ class Settings(BaseSettings):
     schedule_timezone: str = "Asia/Shanghai"
     schedule_sweep_minutes: int = 360  # keyword sweeps, one job per enabled platform
     schedule_sweep_pages: int = 3
-    schedule_profiles_minutes: int = 60  # profile/comment fetches for new candidates
+    schedule_enrich_minutes: int = 60  # profile/comment fetches for new candidates (`takedown enrich`)
     schedule_recheck_minutes: int = 240  # case re-checks
     schedule_evidence_minutes: int = 30  # evidence back-fill
     schedule_train_cron: str = "0 3 * * sun"  # scorer retraining (crontab: minute hour day month weekday)

@@ -3,7 +3,8 @@ channel's complaint address. One of the three modules that write to a platform.
 
 - SMTP settings: `smtp_host`, `smtp_port`, `smtp_security` (starttls | ssl | none), `smtp_username`, and the
   password from env TAKEDOWN_SMTP_PASSWORD (`smtp_password`, a secret: never logged, never in an error). With
-  `emulator_url` set and no host configured, the emulator's SMTP inbox is used.
+  `emulator_url` set and no host configured, the emulator's SMTP inbox is used. The session itself (TLS,
+  certificate check, login) is opened by takedown.smtp, shared with the weekly report.
 - No host at all: the message is written to `var/outbox/<client_ref>.eml` and NOT sent; the complaint becomes
   `unconfirmed` with a note saying so, for a person to send it and confirm.
 - Message-ID is deterministic, `<td-{client_ref}@takedown.local>`: the same complaint always carries the same
@@ -14,11 +15,9 @@ channel's complaint address. One of the three modules that write to a platform.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import smtplib
-import ssl
 import tempfile
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
@@ -26,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 from takedown import clock
+from takedown import smtp as smtp_session
 from takedown.complaints.channels import SmtpEndpoint, emulator_smtp
 from takedown.complaints.package import Filing
 from takedown.complaints.results import FilingOutcome, PermanentFailure
@@ -116,10 +116,8 @@ class EmailFiler:
         self.close()
 
     def close(self) -> None:
-        if self._smtp is not None:
-            with contextlib.suppress(smtplib.SMTPException, OSError):
-                self._smtp.quit()
-            self._smtp = None
+        smtp_session.close(self._smtp)
+        self._smtp = None
 
     def _connect(self) -> smtplib.SMTP:
         if self._smtp is not None:
@@ -129,27 +127,12 @@ class EmailFiler:
             except (smtplib.SMTPException, OSError):
                 pass
             self.close()
-        ep = self.endpoint
-        assert ep is not None
-        timeout = self.settings.smtp_timeout
+        assert self.endpoint is not None
         try:
-            if ep.security == "ssl":
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(ep.host, ep.port, timeout=timeout,
-                                                      context=ssl.create_default_context())
-            else:
-                smtp = smtplib.SMTP(ep.host, ep.port, timeout=timeout)
-                if ep.security == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
-            password = self.settings.smtp_password.get_secret_value()
-            if ep.username:
-                smtp.login(ep.username, password)
-        except smtplib.SMTPAuthenticationError as exc:
-            raise PermanentFailure(f"SMTP login to {ep.host}:{ep.port} as {ep.username!r} refused "
-                                   f"({exc.smtp_code})") from None
-        except (smtplib.SMTPException, OSError) as exc:
+            smtp = smtp_session.connect(self.endpoint, self.settings)
+        except smtp_session.SmtpConnectError as exc:
             # Nothing was sent yet: safe to report as a failure (the batch retries it later).
-            raise PermanentFailure(f"cannot connect to SMTP {ep.host}:{ep.port}: {type(exc).__name__}: "
-                                   f"{_safe(exc, self.settings)}") from None
+            raise PermanentFailure(str(exc)) from None
         self._smtp = smtp
         return smtp
 
@@ -181,6 +164,4 @@ class EmailFiler:
 
 def _safe(exc: BaseException, settings: Settings) -> str:
     """An exception's text, never with the SMTP password in it (servers may echo what they got)."""
-    text = str(exc)[:300]
-    password = settings.smtp_password.get_secret_value()
-    return text.replace(password, "***") if password else text
+    return smtp_session.redact(str(exc), settings)

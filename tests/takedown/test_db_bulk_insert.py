@@ -1,0 +1,56 @@
+"""bulk_insert writes exactly what an ORM/Core insert writes: JSON, aware times (SQLite's stored text too), NULLs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from takedown.db import bulk_insert
+from takedown.models import CrawlRun, Post, Score
+
+
+def _post(engine) -> int:
+    with Session(engine) as s:
+        post = Post(platform="bilibili", platform_post_id="BV1", url="u")
+        s.add(post)
+        s.commit()
+        return post.id
+
+
+def test_bulk_rows_read_back_like_core_rows(engine):
+    pid = _post(engine)
+    china = timezone(timedelta(hours=8))
+    rows = [
+        {"post_id": pid, "model_version": "m", "score": 0.5, "reasons": [{"rule": "r", "text": "停息挂账 “引号”"}],
+         "created_at": datetime(2026, 11, 25, 8, 0, 0, tzinfo=china)},  # no microseconds, not UTC
+        {"post_id": pid, "model_version": "m", "score": 0.25, "reasons": [],
+         "created_at": datetime(2026, 11, 25, 0, 0, 1, 5, tzinfo=UTC)},
+    ]
+    with engine.begin() as conn:
+        bulk_insert(conn, Score.__table__, rows[:1])
+        conn.execute(insert(Score.__table__), rows[1:])
+    with Session(engine) as s:
+        got = s.execute(select(Score).order_by(Score.created_at)).scalars().all()
+    # ordered by time in SQL: the bulk row (00:00:00 UTC) before the Core row (00:00:01 UTC)
+    assert [g.score for g in got] == [0.5, 0.25]
+    assert got[0].created_at == datetime(2026, 11, 25, 0, 0, 0, tzinfo=UTC)
+    assert got[0].reasons == [{"rule": "r", "text": "停息挂账 “引号”"}]
+    assert got[1].reasons == []
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT created_at FROM score ORDER BY id").scalars().all()
+        assert stored == ["2026-11-25 00:00:00.000000", "2026-11-25 00:00:01.000005"]
+
+
+def test_bulk_insert_keeps_nulls_and_ignores_an_empty_batch(engine):
+    with engine.begin() as conn:
+        bulk_insert(conn, CrawlRun.__table__, [])
+        bulk_insert(conn, CrawlRun.__table__, [{
+            "platform": "douyin", "keywords": ["征信修复"], "mode": "browser", "status": "running",
+            "started_at": datetime(2026, 1, 1, tzinfo=UTC), "finished_at": None, "pages": 0, "posts_seen": 0,
+            "posts_new": 0, "posts_updated": 0, "candidates": 0, "errors": 0, "error_log": [], "stop_reason": ""}])
+    with Session(engine) as s:
+        run = s.execute(select(CrawlRun)).scalar_one()
+    assert run.finished_at is None and run.keywords == ["征信修复"] and run.started_at == datetime(2026, 1, 1, tzinfo=UTC)
