@@ -52,6 +52,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+@lru_cache(maxsize=4096)  # a batch's rows share their times (one `now`, repeated publication times)
 def _sqlite_time(value: datetime | None) -> str | None:
     # exactly what SQLAlchemy's SQLite DATETIME stores for an aware value (naive UTC, always microseconds), so
     # rows written here and rows written through the ORM compare and sort alike

@@ -80,10 +80,10 @@ class IngestStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-def content_hash(record: PostRecord) -> str:
-    """Hash of exactly what the scorer reads: a change here, and only here, triggers a re-score."""
-    data = record.scoring_input()
-    data.pop("id")
+def content_hash(scoring_input: dict[str, Any]) -> str:
+    """Hash of exactly what the scorer reads (`PostRecord.scoring_input()`, its id aside): a change here, and only
+    here, triggers a re-score."""
+    data = {k: v for k, v in scoring_input.items() if k != "id"}
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
@@ -158,13 +158,17 @@ class Ingestor:
             existing = self._existing_posts(conn, list(ranked))
             _fill_known(ranked, existing, bios)
             to_score: list[tuple[tuple[str, str], PostRecord, str]] = []
+            inputs = []
             for key, (_, record) in ranked.items():
-                digest = content_hash(record)
+                data = record.scoring_input()
+                digest = content_hash(data)
                 known = existing.get(key)
                 if known is None or known["content_hash"] != digest:
                     to_score.append((key, record, digest))
-            results = self.scorer.score([record.scoring_input() for _, record, _ in to_score])
-            scored = {key: (record, digest, result) for (key, record, digest), result in zip(to_score, results, strict=True)}
+                    inputs.append(data)
+            results = self.scorer.score(inputs)
+            scored = {key: (record, digest, result)
+                      for (key, record, digest), result in zip(to_score, results, strict=True)}
             stats.scored = len(scored)
 
             post_ids: dict[tuple[str, str], int] = {}
