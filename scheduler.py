@@ -1,5 +1,5 @@
-"""The one clock: APScheduler 3.x jobs for keyword sweeps, case re-checks, evidence back-fill, scorer retraining
-and the weekly summary e-mail.
+"""The one clock: APScheduler 3.x jobs for keyword sweeps, profile/comment fetches for new candidates, case
+re-checks, evidence back-fill, scorer retraining and the weekly summary e-mail.
 
     python scheduler.py               run until interrupted
     python scheduler.py --list        print each job with its next run
@@ -73,6 +73,8 @@ def job_specs(settings: Settings, platforms: Sequence[str]) -> list[JobSpec]:
     specs = [JobSpec(f"sweep:{p}", f"keyword sweep on {p}",
                      IntervalTrigger(minutes=settings.schedule_sweep_minutes, timezone=tz)) for p in platforms]
     specs += [
+        JobSpec("enrich", "profile/comment fetches for new candidates",
+                IntervalTrigger(minutes=settings.schedule_enrich_minutes, timezone=tz)),
         JobSpec("recheck", "case re-checks", IntervalTrigger(minutes=settings.schedule_recheck_minutes, timezone=tz)),
         JobSpec("evidence", "evidence back-fill",
                 IntervalTrigger(minutes=settings.schedule_evidence_minutes, timezone=tz)),
@@ -100,6 +102,7 @@ def command_for(job_id: str, settings: Settings) -> list[str] | None:
             argv += ["--keyword", keyword]
         return argv
     fixed = {
+        "enrich": ["enrich"],  # every enabled platform's candidates, at most enrich_limit each
         "recheck": ["cases", "recheck"],
         "evidence": ["evidence", "capture", "--pending"],
         "train": ["train"],

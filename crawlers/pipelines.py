@@ -226,29 +226,28 @@ class EnrichPipeline:
         batch, self.buffer = self.buffer, []
         if not batch:
             return
-        try:
-            self._add(self.store.store(batch))
-            return
-        except Exception:
-            if len(batch) > 1:
-                logger.warning("run=%s: storing %d enriched posts together failed; storing them one by one",
-                               self.run_id, len(batch))
-        for item in batch if len(batch) > 1 else []:
+        # One transaction per batch; when it fails, each post on its own, so a bad one costs only itself.
+        groups = [batch] if len(batch) == 1 else [batch, *([item] for item in batch)]
+        for group in groups:
             try:
-                self._add(self.store.store([item]))
+                self._add(self.store.store(group))
             except Exception as exc:
-                logger.exception("run=%s platform=%s post=%s store_failed", self.run_id, item.platform,
-                                 item.target.platform_post_id)
-                self._store_failed([item], exc)
-        if len(batch) == 1:
-            self._store_failed(batch, None)
+                if len(group) > 1:
+                    logger.warning("run=%s: storing %d enriched posts together failed (%s); one by one now",
+                                   self.run_id, len(group), type(exc).__name__)
+                    continue
+                logger.exception("run=%s platform=%s post=%s store_failed", self.run_id, group[0].platform,
+                                 group[0].target.platform_post_id)
+                self._store_failed(group, exc)
+            if len(group) > 1:
+                return  # the whole batch was stored
 
-    def _store_failed(self, items: list, exc: BaseException | None) -> None:
+    def _store_failed(self, items: list, exc: BaseException) -> None:
         # The transaction rolled back and enriched_at stayed unset: a later run fetches the post again.
         for item in items:
             self.log.error(self.run_id, keyword="", page=0, error={
-                "kind": "store_failed", "code": type(exc).__name__ if exc else None, "http_status": None,
-                "message": str(exc)[:500] if exc else "", "post": item.target.platform_post_id})
+                "kind": "store_failed", "code": type(exc).__name__, "http_status": None, "message": str(exc)[:500],
+                "post": item.target.platform_post_id})
             self.outcome.errors += 1
 
     def _add(self, outcome) -> None:

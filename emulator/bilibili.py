@@ -19,8 +19,10 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
 from . import bilibili_pages
-from .corpus import Post
+from .corpus import Comment, Post, comment_thread
 from .faults import Fault
+from .ids import h64
+from .texts import NICK_WORDS
 from .wbi import verify
 from .world import BAD_GATEWAY, World, json_response, truncated, world_of
 
@@ -88,6 +90,21 @@ def _post_fault(fault: Fault | None, resp: Response, rename: tuple[str, ...]) ->
     if isinstance(node, dict) and old in node:
         node[new] = node.pop(old)
     return json_response(payload, status=resp.status_code)
+
+
+def _wbi_gate(world: World, request: Request, params: dict[str, str]) -> Response | None:
+    """What every WBI endpoint checks after the gateway: the buvid3 cookie (-412 without it), then the
+    signature and its age (a `v_voucher` instead of an answer). None: the request may go on."""
+    if not request.cookies.get("buvid3"):
+        world.stats.reject("bilibili", "no_cookie")
+        return json_response(_envelope(-412, "请求被拦截"))
+    if not verify(params, world.mixin_key):
+        world.stats.reject("bilibili", "bad_sign")
+        return json_response(_voucher())
+    if abs(time.time() - _int(params.get("wts"), 0)) > world.wts_max_age:
+        world.stats.reject("bilibili", "stale_wts")
+        return json_response(_voucher())
+    return None
 
 
 # ------------------------------------------------------------------------------------------- home, nav
@@ -238,15 +255,9 @@ async def search(request: Request) -> Response:
     early = await _pre_fault(world, fault, "search")
     if early is not None:
         return early
-    if not request.cookies.get("buvid3"):
-        world.stats.reject("bilibili", "no_cookie")
-        return json_response(_envelope(-412, "请求被拦截"))
-    if not verify(params, world.mixin_key):
-        world.stats.reject("bilibili", "bad_sign")
-        return json_response(_voucher())
-    if abs(time.time() - _int(params.get("wts"), 0)) > world.wts_max_age:
-        world.stats.reject("bilibili", "stale_wts")
-        return json_response(_voucher())
+    rejected = _wbi_gate(world, request, params)
+    if rejected is not None:
+        return rejected
     keyword = params.get("keyword", "")
     if not keyword.strip() or params.get("search_type") is None:
         return json_response(_envelope(-400, "请求错误"))
@@ -401,6 +412,168 @@ async def wbi_view(request: Request) -> Response:
 @router.get("/x/web-interface/view/detail")
 async def view_detail(request: Request) -> Response:
     return await _view_common(request, detail=True)
+
+
+# --------------------------------------------------------------------------------------------- comments
+
+COMMENT_CODES = {"closed": (12002, "评论区已关闭"), "hidden": (12061, "UP主已关闭评论区")}
+
+
+def _commenter(world: World, post: Post, key: int) -> tuple[int, str]:
+    """A viewer's (mid, uname), fixed per comment; mids above 2^31 never collide with the corpus authors'."""
+    h = h64(world.seed, "bili-commenter", post.index, key)
+    if h % 3 == 0:
+        return 3_000_000_000 + h % 10**9, f"bili_{h % 10**11:011d}"
+    return 3_000_000_000 + h % 10**9, f"{NICK_WORDS[h % len(NICK_WORDS)]}{(h >> 20) % 10000}"
+
+
+def reply_item(world: World, post: Post, comment: Comment, root: int = 0) -> dict[str, Any]:
+    """One reply as /x/v2/reply/wbi/main returns it (`member.mid` is a string there, `mid` a number)."""
+    author = post.author
+    if comment.by_author:
+        mid, uname, sign, face = author.mid, author.nickname, author.bio, author.face
+    else:
+        mid, uname = _commenter(world, post, comment.key)
+        sign, face = "", f"{h64('face', mid):016x}"
+    h = h64(world.seed, "bili-reply", post.index, comment.key)
+    rpid = 200_000_000_000 + h % 10**11
+    ctime = post.metrics.pubdate + 300 + h % (20 * 86400)
+    return {
+        "rpid": rpid, "oid": post.aid, "type": 1, "mid": mid, "root": root, "parent": root, "dialog": root,
+        "count": 0, "rcount": 0, "state": 0, "fansgrade": 0, "attr": 0, "ctime": ctime,
+        "rpid_str": str(rpid), "root_str": str(root), "parent_str": str(root),
+        "like": (h >> 24) % (500 if comment.by_author else 80), "action": 0,
+        "member": {"mid": str(mid), "uname": uname, "sex": "保密", "sign": sign,
+                   "avatar": f"https://i{mid % 3}.hdslb.com/bfs/face/{face}.jpg", "rank": "10000",
+                   "level_info": {"current_level": 1 + (h >> 8) % 6, "current_min": 0, "current_exp": 0,
+                                  "next_exp": 0},
+                   "vip": {"vipType": 0, "vipStatus": 0, "vipDueDate": 0}},
+        "content": {"message": comment.text, "members": [], "emote": {}, "jump_url": {}, "max_line": 6},
+        "replies": [],
+        "up_action": {"like": False, "reply": False},
+        "reply_control": {"max_line": 6, "time_desc": f"{1 + (h >> 12) % 30}天前发布",
+                          "location": f"IP属地：{author.ip_label if comment.by_author else '未知'}"},
+    }
+
+
+def reply_page(world: World, post: Post, mode: int) -> dict[str, Any]:
+    """The first (and, for the corpus's few comments, only) page: pinned replies in `top_replies`, the author's
+    replies nested under the viewer comment they answer."""
+    top, replies, roots = [], [], {}
+    for comment in comment_thread(post):
+        if comment.pinned:
+            top.append(reply_item(world, post, comment))
+        elif comment.reply_to is not None and comment.reply_to in roots:
+            parent = roots[comment.reply_to]
+            parent["replies"].append(reply_item(world, post, comment, root=parent["rpid"]))
+            parent["rcount"] += 1
+            parent["count"] += 1
+            parent["up_action"]["reply"] = True
+        else:
+            item = reply_item(world, post, comment)
+            replies.append(item)
+            roots[comment.key] = item
+    pinned = top[0] if top else None
+    return {
+        "cursor": {"is_begin": True, "prev": 0, "next": 0, "is_end": True, "mode": mode,
+                   "mode_text": "热门评论" if mode == 3 else "最新评论", "all_count": len(post.comments),
+                   "support_mode": [2, 3], "name": "热门评论" if mode == 3 else "最新评论",
+                   "pagination_reply": {}, "session_id": str(h64(world.seed, "reply-session", post.index) % 10**16)},
+        "replies": replies,
+        "top_replies": top,
+        "upper": {"mid": post.author.mid, "top": pinned, "vote": None},
+        "top": {"admin": None, "upper": pinned, "vote": None},
+        "config": {"showtopic": 1, "show_up_flag": True, "read_only": False},
+        "control": {"input_disable": False, "root_input_text": "发一条友善的评论", "child_input_text": "",
+                    "giveup_input_text": "不发没关系，请继续友善哦~", "bg_text": "看看下面~来发评论吧"},
+        "note": 1,
+        "esports_grade_card": None,
+        "callbacks": {},
+        "context_feature": "",
+    }
+
+
+def _offset(pagination: str | None) -> str:
+    try:
+        value = json.loads(pagination or "{}")
+    except ValueError:
+        return ""
+    return str(value.get("offset") or "") if isinstance(value, dict) else ""
+
+
+@router.get("/x/v2/reply/wbi/main")
+async def replies(request: Request) -> Response:
+    world = world_of(request)
+    world.stats.hit("bilibili", "comments")
+    params = dict(request.query_params)
+    fault = world.faults.take("bilibili", "comments")
+    early = await _pre_fault(world, fault, "comments")
+    if early is not None:
+        return early
+    rejected = _wbi_gate(world, request, params)
+    if rejected is not None:
+        return rejected
+    oid = params.get("oid", "")
+    if not oid.isdigit() or params.get("type") != "1":
+        return json_response(_envelope(-400, "请求错误"))
+    index = world.corpus.index_of("bilibili", oid)
+    if index is None or not world.is_live("bilibili", index):
+        return json_response(_envelope(-404, "啥都木有"))
+    state = world.comment_state_of("bilibili", index)
+    if state in COMMENT_CODES:
+        return json_response(_envelope(*COMMENT_CODES[state]))
+    post = world.corpus.post("bilibili", index)
+    data = reply_page(world, post, _int(params.get("mode"), 3))
+    if _offset(params.get("pagination_str")):  # past the only page
+        data.update(replies=[], top_replies=[])
+    return _post_fault(fault, json_response(_envelope(0, "0", data)), ("data", "replies", "reply_list"))
+
+
+# ---------------------------------------------------------------------------------------------- profile
+
+
+def account_info(world: World, author) -> dict[str, Any]:
+    h = h64(world.seed, "bili-account", author.index)
+    official = ({"role": 3, "title": f"{author.brand}官方账号", "desc": "", "type": 1}
+                if author.category == "official" else {"role": 0, "title": "", "desc": "", "type": -1})
+    return {
+        "mid": author.mid, "name": author.nickname, "sex": "保密",
+        "face": f"https://i{author.index % 3}.hdslb.com/bfs/face/{author.face}.jpg", "face_nft": 0,
+        "face_nft_type": 0, "sign": author.bio, "rank": 10000, "level": 1 + h % 6, "jointime": 0, "moral": 0,
+        "silence": 0, "coins": 0, "fans_badge": False, "fans_medal": {"show": False, "wear": False, "medal": None},
+        "official": official,
+        "vip": {"type": 0, "status": 0, "due_date": 0, "vip_pay_type": 0, "theme_type": 0, "label": {}},
+        "pendant": {"pid": 0, "name": "", "image": "", "expire": 0},
+        "nameplate": {"nid": 0, "name": "", "image": "", "level": "", "condition": ""},
+        "is_followed": False, "top_photo": "http://i1.hdslb.com/bfs/space/cb1c3ef50e22b6096fde67febe863494caefebad.png",
+        "theme": {}, "sys_notice": {}, "live_room": None, "birthday": "", "school": {"name": ""},
+        "profession": {"name": "", "department": "", "title": "", "is_show": 0}, "tags": None,
+        "series": {"user_upgrade_status": 3, "show_upgrade_window": False}, "is_senior_member": 0,
+        "mcn_info": None, "gaia_res_type": 0, "gaia_data": None, "is_risk": False, "elec": {"show_info": {}},
+        "contract": None, "certificate_show": False,
+    }
+
+
+@router.get("/x/space/wbi/acc/info")
+async def acc_info(request: Request) -> Response:
+    world = world_of(request)
+    world.stats.hit("bilibili", "profile")
+    params = dict(request.query_params)
+    fault = world.faults.take("bilibili", "profile")
+    early = await _pre_fault(world, fault, "profile")
+    if early is not None:
+        return early
+    rejected = _wbi_gate(world, request, params)
+    if rejected is not None:
+        return rejected
+    mid = params.get("mid", "")
+    if not mid.isdigit():
+        return json_response(_envelope(-400, "请求错误"))
+    a = world.corpus.author_index("bilibili", mid)
+    if a is None or world.author_state_of("bilibili", a) == "banned":
+        return json_response(_envelope(-404, "啥都木有"))
+    data = account_info(world, world.corpus.author("bilibili", a))
+    return _post_fault(fault, json_response(_envelope(0, "0", data)), ("data", "sign", "signature"))
 
 
 # ------------------------------------------------------------------------------------------------- pages

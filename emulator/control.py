@@ -15,7 +15,7 @@ from .corpus import PLATFORMS
 from .faults import FaultError
 from .portal import PORTALS
 from .smtp_inbox import ADDRESSES
-from .world import STATES, json_response, world_of
+from .world import AUTHOR_STATES, COMMENT_STATES, STATES, json_response, world_of
 
 router = APIRouter(prefix="/_emu")
 
@@ -88,6 +88,42 @@ async def get_state(request: Request, platform: str, post_id: str) -> Response:
     return json_response({"platform": platform, "post_id": post_id, "state": world_of(request).state_of(platform, index)})
 
 
+@router.post("/posts/{platform}/{post_id}/comments")
+async def set_comment_state(request: Request, platform: str, post_id: str) -> Response:
+    """Close the post's comment section (the platform did) or hide it (its uploader did), or open it again."""
+    index, err = _index(request, platform, post_id)
+    if err is not None:
+        return err
+    body, err = await _json_object(request)
+    if err is not None:
+        return err
+    state = body.get("state")
+    if state not in COMMENT_STATES:
+        return _error(400, f"state must be one of {list(COMMENT_STATES)}")
+    world_of(request).set_comment_state(platform, index, state)
+    return json_response({"ok": True, "platform": platform, "post_id": post_id, "comments": state})
+
+
+@router.post("/authors/{platform}/{author_id}/state")
+async def set_author_state(request: Request, platform: str, author_id: str) -> Response:
+    """Ban an account (its profile answers as gone) or restore it. `author_id`: Bilibili mid, Douyin sec_uid
+    or uid."""
+    if platform not in PLATFORMS:
+        return _error(404, f"unknown platform {platform!r}")
+    world = world_of(request)
+    author = world.corpus.author_index(platform, author_id)
+    if author is None:
+        return _error(404, f"no author {author_id!r} on {platform}")
+    body, err = await _json_object(request)
+    if err is not None:
+        return err
+    state = body.get("state")
+    if state not in AUTHOR_STATES:
+        return _error(400, f"state must be one of {list(AUTHOR_STATES)}")
+    world.set_author_state(platform, author, state)
+    return json_response({"ok": True, "platform": platform, "author_id": author_id, "state": state})
+
+
 @router.get("/posts/{platform}/{post_id}")
 async def post_dump(request: Request, platform: str, post_id: str) -> Response:
     """The generated post as the emulator holds it (debugging and tests)."""
@@ -100,9 +136,10 @@ async def post_dump(request: Request, platform: str, post_id: str) -> Response:
     return json_response({
         "platform": platform, "post_id": post.post_id, "index": index, "state": world.state_of(platform, index),
         "title": post.title, "text": post.text, "tags": world.corpus.tags_for(post), "comments": list(post.comments),
+        "comment_state": world.comment_state_of(platform, index),
         "pubdate": post.metrics.pubdate,
         "author": {"id": str(a.mid) if platform == "bilibili" else a.sec_uid, "uid": a.uid or str(a.mid),
-                   "nickname": a.nickname, "bio": a.bio},
+                   "nickname": a.nickname, "bio": a.bio, "state": world.author_state_of(platform, a.index)},
         "truth": world.corpus.truth(platform, index),
     })
 

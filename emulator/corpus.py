@@ -96,6 +96,43 @@ class Post:
         return int(self.extra.get("aid", 0))
 
 
+# How a comment string of the corpus says who wrote it: the post's author pinned it ("置顶：…"), or the author
+# replied ("作者回复：…"); anything else is by a viewer. The API answers carry this as structure (Bilibili's
+# top_replies and reply mid, Douyin's stick_position and label_text), never as text.
+_PINNED_PREFIX = re.compile(r"^\s*置顶\s*[：:]\s*")
+_AUTHOR_PREFIX = re.compile(r"^\s*(?:作者|up主|UP主|博主)(?:回复)?\s*[：:]\s*")
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    """One comment of a post as the platforms' comment APIs serve it."""
+
+    key: int  # position in the post's comment list: ids and commenters derive from it
+    text: str
+    by_author: bool
+    pinned: bool
+    reply_to: int | None = None  # key of the comment this one answers (the author's replies nest under it)
+
+
+def comment_thread(post: Post) -> list[Comment]:
+    """The post's comments with who wrote them: pinned and author comments recognised by their prefix (the
+    corpus keeps them as text the way a person reads the page), the author's replies nested under the viewer
+    comment before them."""
+    out: list[Comment] = []
+    last_viewer: int | None = None
+    for key, raw in enumerate(post.comments):
+        pinned = _PINNED_PREFIX.match(raw)
+        author = None if pinned else _AUTHOR_PREFIX.match(raw)
+        if pinned:
+            out.append(Comment(key, raw[pinned.end():].strip(), by_author=True, pinned=True))
+        elif author:
+            out.append(Comment(key, raw[author.end():].strip(), by_author=True, pinned=False, reply_to=last_viewer))
+        else:
+            out.append(Comment(key, raw.strip(), by_author=False, pinned=False))
+            last_viewer = key
+    return [c for c in out if c.text]
+
+
 class Hits:
     """The ordered result list of one (platform, query): a lazy sequence of corpus indices."""
 
@@ -459,7 +496,9 @@ def _from_templates(rng: random.Random, cat: str, kws: tuple[str, ...], brand: s
                 contacts.append(texts.normalise_contact(kind, value))
             elif r < 0.75 and cat == "promo_story":
                 # "电话我放评论区了": the contact sits in the poster's own comment.
-                comments.insert(0, value if kind != "phone" else f"{value[:3]} {value[3:7]} {value[7:]}")
+                # Pinned by the poster, as the comment APIs show it (comment_thread reads the prefix).
+                shown = value if kind != "phone" else f"{value[:3]} {value[3:7]} {value[7:]}"
+                comments.insert(0, f"置顶：{shown}")
                 contacts.append(texts.normalise_contact(kind, value))
             else:
                 body += "\n" + rng.choice(texts.CTAS)

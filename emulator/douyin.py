@@ -12,6 +12,7 @@ import json
 import math
 import secrets
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +20,11 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, Response
 
 from . import douyin_pages
-from .corpus import ANCHOR_TS, Post
+from .corpus import ANCHOR_TS, Comment, Post, comment_thread
 from .douyin_token import COOKIE
 from .faults import Fault
-from .ids import h64
+from .ids import Ids, h64
+from .texts import NICK_WORDS
 from .world import BAD_GATEWAY, World, json_response, truncated, world_of
 
 router = APIRouter(prefix="/douyin")
@@ -138,6 +140,10 @@ async def _pre_fault(world: World, fault: Fault | None, endpoint: str, offset: i
         if endpoint == "detail":
             return json_response({"status_code": 0, "status_msg": "", "aweme_detail": None,
                                   "search_nil_info": nil, "log_pb": {"impr_id": logid}})
+        if endpoint in ("comments", "profile"):
+            empty = "comments" if endpoint == "comments" else "user"
+            return json_response({"status_code": 0, "status_msg": "", empty: None, "search_nil_info": nil,
+                                  "log_pb": {"impr_id": logid}})
         return json_response({"status_code": 0, "status_msg": "", "data": [], "has_more": 0, "cursor": offset,
                               "extra": {"now": int(time.time() * 1000), "logid": logid, "fatal_item_ids": [],
                                         "search_request_id": ""},
@@ -181,6 +187,21 @@ def _filters(raw: str | None) -> tuple[str, int]:
     return order, _int(str(sel.get("publish_time", "0")), 0)
 
 
+def _token_gate(world: World, request: Request) -> Response | None:
+    """What every signed endpoint checks after the gateway: a cookie this server issued, `a_bogus` over the
+    raw query and the User-Agent, a 19-digit `webid` and an `msToken`. A request that fails gets what the real
+    site gives an unsigned client, HTTP 200 with an empty body; None lets it go on."""
+    params = request.query_params
+    reason = world.tokens.check(request.url.query, request.cookies.get(COOKIE), request.headers.get("user-agent", ""))
+    if reason is None and (len(params.get("webid", "")) != 19 or not params.get("webid", "").isdigit()
+                           or len(params.get("msToken", "")) < 20):
+        reason = "bad_params"
+    if reason is None:
+        return None
+    world.stats.reject("douyin", reason)
+    return Response(b"", status_code=200, media_type="application/json; charset=utf-8")
+
+
 @router.get("/aweme/v1/web/general/search/single/")
 @router.get("/aweme/v1/web/search/item/")
 async def search(request: Request) -> Response:
@@ -194,13 +215,9 @@ async def search(request: Request) -> Response:
     early = await _pre_fault(world, fault, "search", offset)
     if early is not None:
         return early
-    reason = world.tokens.check(request.url.query, request.cookies.get(COOKIE), request.headers.get("user-agent", ""))
-    if reason is None and (len(params.get("webid", "")) != 19 or not params.get("webid", "").isdigit()
-                           or len(params.get("msToken", "")) < 20):
-        reason = "bad_params"
-    if reason is not None:
-        world.stats.reject("douyin", reason)
-        return Response(b"", status_code=200, media_type="application/json; charset=utf-8")
+    rejected = _token_gate(world, request)
+    if rejected is not None:
+        return rejected
     keyword = " ".join(params.get("keyword", "").split())
     if not keyword:
         return json_response({"status_code": 2, "status_msg": "invalid parameter: keyword"})
@@ -281,6 +298,122 @@ async def detail(request: Request) -> Response:
     return _post_fault(fault, json_response(body), "aweme_detail", "aweme")
 
 
+# ------------------------------------------------------------------------------------ comments, profile
+
+
+def _commenter(world: World, post: Post, key: int) -> dict[str, Any]:
+    h = h64(world.seed, "dy-commenter", post.index, key)
+    uid = str(90_000_000_000 + h % 10**10)
+    name = f"用户{h % 10**10}" if h % 3 == 0 else f"{NICK_WORDS[h % len(NICK_WORDS)]}{(h >> 20) % 1000}"
+    return {"uid": uid, "sec_uid": f"{Ids.SEC_PREFIX}c{h:016x}", "nickname": name, "unique_id": "",
+            "avatar_thumb": {"uri": f"aweme-avatar/{h % 10**8}",
+                             "url_list": [f"https://p3-pc.douyinpic.com/aweme/100x100/aweme-avatar/{h % 10**8}.jpeg"]}}
+
+
+def comment_item(world: World, post: Post, comment: Comment, total: int) -> dict[str, Any]:
+    """One comment as /aweme/v1/web/comment/list/ returns it: pinned ones carry stick_position 1, the
+    author's label_text "作者"."""
+    user = author_info(post.author, world) if comment.by_author else _commenter(world, post, comment.key)
+    h = h64(world.seed, "dy-comment", post.index, comment.key)
+    return {
+        "cid": str(7_400_000_000_000_000_000 + h % 10**17), "text": comment.text, "aweme_id": post.post_id,
+        "create_time": post.metrics.pubdate + 300 + h % (20 * 86400), "digg_count": (h >> 24) % 300,
+        "status": 1,
+        "user": {k: user[k] for k in ("uid", "sec_uid", "nickname", "unique_id", "avatar_thumb")},
+        "reply_id": "0", "user_digged": 0, "reply_comment": None, "text_extra": [],
+        "label_text": "作者" if comment.by_author else "", "label_type": 1 if comment.by_author else -1,
+        "reply_comment_total": 0, "reply_to_reply_id": "0", "is_author_digged": comment.pinned or bool(h % 7 == 0),
+        "stick_position": 1 if comment.pinned else 0, "ip_label": post.author.ip_label if comment.by_author else "",
+        "is_hot": False, "can_share": True, "item_comment_total": total, "is_note_comment": 1 if post.images else 0,
+    }
+
+
+def comment_list(world: World, post: Post) -> list[dict[str, Any]]:
+    """Pinned comments first; the author's replies as the `reply_comment` preview of the comment they answer
+    (the real list shows the first reply that way; the rest need the reply endpoint)."""
+    total = len(post.comments)
+    pinned, others, by_key = [], [], {}
+    for comment in comment_thread(post):
+        item = comment_item(world, post, comment, total)
+        if comment.pinned:
+            pinned.append(item)
+        elif comment.reply_to is not None and comment.reply_to in by_key:
+            parent = by_key[comment.reply_to]
+            item["reply_id"] = parent["cid"]
+            parent["reply_comment"] = (parent["reply_comment"] or []) + [item]
+            parent["reply_comment_total"] += 1
+        else:
+            others.append(item)
+            by_key[comment.key] = item
+    return pinned + others
+
+
+@router.get("/aweme/v1/web/comment/list/")
+async def comments(request: Request) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "comments")
+    fault = world.faults.take("douyin", "comments")
+    early = await _pre_fault(world, fault, "comments")
+    if early is not None:
+        return early
+    rejected = _token_gate(world, request)
+    if rejected is not None:
+        return rejected
+    params = request.query_params
+    aweme_id = params.get("aweme_id", "")
+    if not aweme_id:
+        return json_response({"status_code": 2, "status_msg": "invalid parameter: aweme_id"})
+    index = world.corpus.index_of("douyin", aweme_id)
+    items: list[dict[str, Any]] = []
+    # A removed post or a closed comment section lists nothing, as the real list does (comments: null).
+    if index is not None and world.is_live("douyin", index) and world.comment_state_of("douyin", index) == "open":
+        items = comment_list(world, world.corpus.post("douyin", index))
+    cursor = max(0, _int(params.get("cursor"), 0))
+    count = min(50, max(1, _int(params.get("count"), 20)))
+    page = items[cursor:cursor + count]
+    logid = _logid()
+    body = {
+        "status_code": 0, "status_msg": "", "comments": page or None, "cursor": cursor + len(page),
+        "has_more": 1 if cursor + len(page) < len(items) else 0, "reply_style": 2, "total": len(items),
+        "extra": {"now": int(time.time() * 1000), "fatal_item_ids": None}, "log_pb": {"impr_id": logid},
+        "hotsoon_filtered_count": 0, "user_commented": 0, "folded_comment_count": 0,
+        "comment_common_data": "", "show_management_entry_point": 0,
+    }
+    return _post_fault(fault, json_response(body), "comments", "comment_list")
+
+
+@router.get("/aweme/v1/web/user/profile/other/")
+async def profile(request: Request) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "profile")
+    fault = world.faults.take("douyin", "profile")
+    early = await _pre_fault(world, fault, "profile")
+    if early is not None:
+        return early
+    rejected = _token_gate(world, request)
+    if rejected is not None:
+        return rejected
+    sec_uid = request.query_params.get("sec_user_id", "")
+    if not sec_uid:
+        return json_response({"status_code": 2, "status_msg": "invalid parameter: sec_user_id"})
+    a = world.corpus.author_index("douyin", sec_uid)
+    logid = _logid()
+    if a is None:  # never existed, or deleted: an empty user
+        return json_response({"status_code": 0, "status_msg": "", "user": None, "log_pb": {"impr_id": logid}})
+    if world.author_state_of("douyin", a) == "banned":
+        return json_response({"status_code": 2053, "status_msg": "该账号已被封禁", "user": None,
+                              "log_pb": {"impr_id": logid}})
+    author = world.corpus.author("douyin", a)
+    info = author_info(author, world)
+    user = {**info, "aweme_count": len(world.corpus.posts_of_author("douyin", a)), "following_count":
+            int(h64(world.seed, "follows", a) % 500), "ip_location": f"IP属地：{author.ip_label}",
+            "share_info": {"share_url": f"www.iesdouyin.com/share/user/{author.sec_uid}"}, "is_block": False,
+            "is_blocked": False, "user_age": -1, "gender": 0, "province": "", "city": ""}
+    body = {"status_code": 0, "status_msg": "", "user": user, "extra": {"now": int(time.time() * 1000)},
+            "log_pb": {"impr_id": logid}}
+    return _post_fault(fault, json_response(body), "user", "user_info")
+
+
 # ------------------------------------------------------------------------------------------------- pages
 
 
@@ -291,23 +424,30 @@ async def home(request: Request) -> Response:
     return HTMLResponse(douyin_pages.home_page())
 
 
-@router.get("/search/{keyword:path}", response_class=HTMLResponse)
-async def search_page(request: Request, keyword: str) -> Response:
-    world = world_of(request)
-    world.stats.hit("douyin", "search_page")
+def _signed_page(world: World, request: Request, render: Callable[[str, str], str],
+                 status_code: int = 200) -> Response:
+    """A page whose script signs API calls: `render(fp, secret)` with the secret of the page's nonce cookie,
+    issued here unless the browser holds a valid one (reused, so several tabs keep working together)."""
     cookie = request.cookies.get(COOKIE)
     nonce = world.tokens.nonce_of(cookie)
     fresh = nonce is None
-    if fresh:  # reuse a valid cookie so several tabs of one browser keep working together
+    if fresh:
         cookie = world.tokens.new_cookie()
         nonce = world.tokens.nonce_of(cookie)
-    resp = HTMLResponse(douyin_pages.search_page(keyword, cookie, world.tokens.secret(nonce)))
+    resp = HTMLResponse(render(cookie, world.tokens.secret(nonce)), status_code=status_code)
     if fresh:
         resp.set_cookie(COOKIE, cookie, max_age=30 * 86400, path="/", httponly=True, samesite="lax")
     return resp
 
 
-def _post_page(world: World, post_id: str, note: bool) -> Response:
+@router.get("/search/{keyword:path}", response_class=HTMLResponse)
+async def search_page(request: Request, keyword: str) -> Response:
+    world = world_of(request)
+    world.stats.hit("douyin", "search_page")
+    return _signed_page(world, request, lambda fp, secret: douyin_pages.search_page(keyword, fp, secret))
+
+
+def _post_page(world: World, request: Request, post_id: str, note: bool) -> Response:
     index = world.corpus.index_of("douyin", post_id)
     if index is None:
         return HTMLResponse(douyin_pages.gone_page("你要观看的视频不存在"))
@@ -315,21 +455,22 @@ def _post_page(world: World, post_id: str, note: bool) -> Response:
     if state != "live":
         return HTMLResponse(douyin_pages.gone_page(FILTER[state][1]))
     post = world.corpus.post("douyin", index)
-    return HTMLResponse(douyin_pages.post_page(post, aweme_info(world, post), note))
+    info = aweme_info(world, post)
+    return _signed_page(world, request, lambda fp, secret: douyin_pages.post_page(post, info, note, fp, secret))
 
 
 @router.get("/video/{aweme_id}", response_class=HTMLResponse)
 async def video_page(request: Request, aweme_id: str) -> Response:
     world = world_of(request)
     world.stats.hit("douyin", "video_page")
-    return _post_page(world, aweme_id, note=False)
+    return _post_page(world, request, aweme_id, note=False)
 
 
 @router.get("/note/{aweme_id}", response_class=HTMLResponse)
 async def note_page(request: Request, aweme_id: str) -> Response:
     world = world_of(request)
     world.stats.hit("douyin", "note_page")
-    return _post_page(world, aweme_id, note=True)
+    return _post_page(world, request, aweme_id, note=True)
 
 
 @router.get("/user/{sec_uid}", response_class=HTMLResponse)
@@ -337,8 +478,11 @@ async def user_page(request: Request, sec_uid: str) -> Response:
     world = world_of(request)
     world.stats.hit("douyin", "user_page")
     a = world.corpus.author_index("douyin", sec_uid)
-    if a is None:
-        return HTMLResponse(douyin_pages.gone_page("用户不存在"), status_code=404)
+    if a is None or world.author_state_of("douyin", a) == "banned":
+        message = "用户不存在" if a is None else "该账号已被封禁"
+        return _signed_page(world, request, lambda fp, secret: douyin_pages.user_gone_page(message, sec_uid, fp, secret),
+                            status_code=404)
     posts = [world.corpus.post("douyin", i) for i in world.corpus.posts_of_author("douyin", a)
              if world.is_live("douyin", i)]
-    return HTMLResponse(douyin_pages.user_page(world.corpus.author("douyin", a), posts))
+    author = world.corpus.author("douyin", a)
+    return _signed_page(world, request, lambda fp, secret: douyin_pages.user_page(author, posts, fp, secret))

@@ -11,6 +11,9 @@ The search page's script flow (what a browser-mode crawler relies on):
    plus a scroll listener as fallback) and the last answer had `has_more == 1`, fetch the next page with
    offset = previous `cursor` and search_id = previous `extra.logid`.
 `<base>` is the path before "/search/", i.e. "/douyin" here and "" on the real host.
+
+The post page and the author page run the same client (`_CLIENT`: tokens, client fields, signing) to fetch
+the post's comments and the author's profile, as the real pages do; a browser-mode crawler captures those.
 """
 
 from __future__ import annotations
@@ -42,11 +45,13 @@ body{margin:0;font-family:"PingFang SC","Microsoft YaHei",sans-serif;background:
 #search-status{text-align:center;color:#999;padding:24px}
 """
 
-_APP = r"""
-(function () {
-  var cfg = window.SSR_SEARCH;
+# The web client every page script shares: msToken and webid in localStorage, the client fields, and the
+# signed query (`a_bogus` over the exact query string and navigator.userAgent, with the secret this page
+# embeds). `base` is the path before /search/, /video/, /note/ or /user/: "/douyin" here, "" on the real host.
+_CLIENT = r"""
+function __dyClient(fp) {
   var secret = String.fromCharCode.apply(null, window.__ac_k.map(function (c) { return c ^ 90; }));
-  var base = location.pathname.split("/search/")[0];
+  var base = location.pathname.replace(/\/(search|video|note|user)\/.*$/, "");
   function rand(n, chars) {
     var out = "";
     for (var i = 0; i < n; i++) { out += chars.charAt(Math.floor(Math.random() * chars.length)); }
@@ -62,25 +67,46 @@ _APP = r"""
     webid = "7" + rand(18, "0123456789");
     localStorage.setItem("webid", webid);
   }
-  var state = { cursor: 0, searchId: "", hasMore: true, loading: false, pages: 0 };
-  var list = document.getElementById("search-result-list");
-  var status = document.getElementById("search-status");
-
-  function buildQuery(offset, searchId) {
+  function signedQuery(pairs) {
     var p = new URLSearchParams();
-    [["device_platform", "webapp"], ["aid", "6383"], ["channel", "channel_pc_web"],
-     ["search_channel", "aweme_general"], ["keyword", cfg.keyword], ["search_source", "tab_search"],
-     ["query_correct_type", "1"], ["is_filter_search", "0"], ["offset", String(offset)], ["count", "10"],
-     ["need_filter_settings", "1"], ["list_type", "multi"], ["search_id", searchId],
+    pairs.concat([
      ["update_version_code", "170400"], ["pc_client_type", "1"], ["version_code", "190600"],
      ["version_name", "19.6.0"], ["cookie_enabled", String(navigator.cookieEnabled)],
      ["screen_width", String(screen.width)], ["screen_height", String(screen.height)],
      ["browser_language", navigator.language || "zh-CN"], ["browser_platform", navigator.platform || ""],
      ["browser_name", "Chrome"], ["browser_online", String(navigator.onLine)], ["engine_name", "Blink"],
-     ["platform", "PC"], ["verifyFp", cfg.fp], ["fp", cfg.fp], ["webid", webid], ["msToken", msToken]
-    ].forEach(function (kv) { p.append(kv[0], kv[1]); });
+     ["platform", "PC"], ["verifyFp", fp], ["fp", fp], ["webid", webid], ["msToken", msToken]
+    ]).forEach(function (kv) { p.append(kv[0], kv[1]); });
     var qs = p.toString();
     return qs + "&a_bogus=" + encodeURIComponent(aBogus(secret, qs, navigator.userAgent));
+  }
+  // GET base + path with the signed query; resolves to the parsed JSON, or null for an empty or non-JSON body.
+  async function getJSON(path, pairs) {
+    var resp = await fetch(base + path + "?" + signedQuery(pairs),
+                           { credentials: "include", headers: { Accept: "application/json, text/plain, */*" } });
+    var text = await resp.text();
+    if (!resp.ok || !text) return null;
+    try { return JSON.parse(text); } catch (e) { return null; }
+  }
+  return { base: base, signedQuery: signedQuery, getJSON: getJSON };
+}
+var WEB_APP = [["device_platform", "webapp"], ["aid", "6383"], ["channel", "channel_pc_web"]];
+"""
+
+_APP = r"""
+(function () {
+  var cfg = window.SSR_SEARCH;
+  var client = __dyClient(cfg.fp);
+  var base = client.base;
+  var state = { cursor: 0, searchId: "", hasMore: true, loading: false, pages: 0 };
+  var list = document.getElementById("search-result-list");
+  var status = document.getElementById("search-status");
+
+  function buildQuery(offset, searchId) {
+    return client.signedQuery(WEB_APP.concat([
+     ["search_channel", "aweme_general"], ["keyword", cfg.keyword], ["search_source", "tab_search"],
+     ["query_correct_type", "1"], ["is_filter_search", "0"], ["offset", String(offset)], ["count", "10"],
+     ["need_filter_settings", "1"], ["list_type", "multi"], ["search_id", searchId]]));
   }
 
   function el(tag, cls, text) {
@@ -166,6 +192,45 @@ _APP = r"""
 """
 
 
+# The post page loads its top comments the way the real one does: a signed comment-list request.
+_COMMENTS_APP = r"""
+(function () {
+  var cfg = window.SSR_DETAIL;
+  var client = __dyClient(cfg.fp);
+  client.getJSON("/aweme/v1/web/comment/list/", WEB_APP.concat([
+    ["aweme_id", cfg.aweme_id], ["cursor", "0"], ["count", "20"], ["item_type", "0"], ["insert_ids", ""],
+    ["whale_cut_token", ""], ["cut_version", "1"], ["rcFT", ""]]))
+  .then(function (j) {
+    var n = j && j.status_code === 0 && j.comments ? j.comments.length : 0;
+    document.body.setAttribute("data-comments-loaded", String(n));
+  }, function () { document.body.setAttribute("data-comments-loaded", "error"); });
+})();
+"""
+
+# The profile page asks for the account the same way.
+_PROFILE_APP = r"""
+(function () {
+  var cfg = window.SSR_USER;
+  var client = __dyClient(cfg.fp);
+  client.getJSON("/aweme/v1/web/user/profile/other/", WEB_APP.concat([
+    ["publish_video_strategy_type", "2"], ["source", "channel_pc_web"], ["sec_user_id", cfg.sec_uid],
+    ["personal_center_strategy", "1"]]))
+  .then(function (j) {
+    var ok = j && j.status_code === 0 && j.user && j.user.uid;
+    document.body.setAttribute("data-profile-loaded", ok ? "1" : "0");
+  }, function () { document.body.setAttribute("data-profile-loaded", "error"); });
+})();
+"""
+
+
+def _scripts(name: str, cfg: dict, secret: str, app: str) -> str:
+    """The page's config, secret and client (see _CLIENT) followed by its own app script."""
+    data = json.dumps(cfg, ensure_ascii=False).replace("</", "<\\/")
+    k = json.dumps([ord(c) ^ 90 for c in secret])
+    return (f"<script>window.{name}={data};window.__ac_k={k};</script>"
+            f"<script>{JS_SOURCE}</script><script>{_CLIENT}</script><script>{app}</script>")
+
+
 def _when(ts: int) -> str:
     return datetime.fromtimestamp(ts, CST).strftime("%Y-%m-%d %H:%M")
 
@@ -179,8 +244,6 @@ def home_page() -> str:
 
 
 def search_page(keyword: str, fp: str, secret: str) -> str:
-    cfg = json.dumps({"keyword": keyword, "fp": fp}, ensure_ascii=False).replace("</", "<\\/")
-    k = json.dumps([ord(c) ^ 90 for c in secret])
     tip = ""
     if any(w in keyword for w in RISKY):
         tip = '<div class="search-risk-tip" data-e2e="search-risk-tip">切勿轻信债务减免、征信修复等承诺，谨防上当受骗</div>'
@@ -190,8 +253,7 @@ def search_page(keyword: str, fp: str, secret: str) -> str:
         f'<div id="douyin-header"><input id="search-input" value="{escape(keyword)}"></div>{tip}'
         '<ul id="search-result-list" data-e2e="scroll-list"></ul>'
         '<div id="search-sentinel" style="height:1px"></div><div id="search-status"></div>'
-        f"<script>window.SSR_SEARCH={cfg};window.__ac_k={k};</script>"
-        f"<script>{JS_SOURCE}</script><script>{_APP}</script></body></html>"
+        + _scripts("SSR_SEARCH", {"keyword": keyword, "fp": fp}, secret, _APP) + "</body></html>"
     )
 
 
@@ -204,7 +266,7 @@ def gone_page(message: str) -> str:
     )
 
 
-def post_page(post: Post, info: dict, note: bool) -> str:
+def post_page(post: Post, info: dict, note: bool, fp: str, secret: str) -> str:
     a, m = post.author, post.metrics
     render_data = quote(json.dumps({"app": {"videoDetail": info}}, ensure_ascii=False))
     tags = "".join(f'<a class="hashtag" href="{PREFIX}/search/{escape(t["hashtag_name"])}">#{escape(t["hashtag_name"])}</a>'
@@ -226,11 +288,23 @@ def post_page(post: Post, info: dict, note: bool) -> str:
         f'<p class="signature">{escape(a.bio)}</p></div>'
         f'<div class="comments" data-e2e="comment-list">'
         + "".join(f'<div class="comment-item">{escape(c)}</div>' for c in post.comments)
-        + f'</div></div><script id="RENDER_DATA" type="application/json">{render_data}</script></body></html>'
+        + f'</div></div><script id="RENDER_DATA" type="application/json">{render_data}</script>'
+        + _scripts("SSR_DETAIL", {"aweme_id": post.post_id, "fp": fp}, secret, _COMMENTS_APP) + "</body></html>"
     )
 
 
-def user_page(author: Author, posts: list[Post]) -> str:
+def user_gone_page(message: str, sec_uid: str, fp: str, secret: str) -> str:
+    """An account that does not exist (or is banned): the error panel, and the profile request the page still
+    makes (its answer is what says why)."""
+    return (
+        '<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"><title>抖音-记录美好生活</title></head>'
+        f'<body><div class="user-not-found" data-e2e="user-not-found"><p class="error-title">{escape(message)}</p>'
+        f'<a href="{PREFIX}/">去首页看看</a></div>'
+        + _scripts("SSR_USER", {"sec_uid": sec_uid, "fp": fp}, secret, _PROFILE_APP) + "</body></html>"
+    )
+
+
+def user_page(author: Author, posts: list[Post], fp: str, secret: str) -> str:
     items = "".join(
         f'<li class="user-post" data-aweme-id="{p.post_id}"><a href="{PREFIX}/{"note" if p.images else "video"}/{p.post_id}">'
         f"{escape(p.title)}</a><span>{p.metrics.like}</span></li>"
@@ -245,5 +319,6 @@ def user_page(author: Author, posts: list[Post]) -> str:
         f'<p class="unique-id">抖音号：{escape(author.unique_id)}</p>'
         f'<p class="signature" data-e2e="user-info-desc">{escape(author.bio)}</p>'
         f'<p class="ip-label">IP属地：{escape(author.ip_label)}</p>'
-        f'<ul data-e2e="user-post-list">{items}</ul></div></body></html>'
+        f'<ul data-e2e="user-post-list">{items}</ul></div>'
+        + _scripts("SSR_USER", {"sec_uid": author.sec_uid, "fp": fp}, secret, _PROFILE_APP) + "</body></html>"
     )

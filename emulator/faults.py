@@ -16,8 +16,8 @@ KINDS = frozenset({
     "login_expired", "blocked",
 })
 ENDPOINTS = {
-    "bilibili": frozenset({"search", "view", "nav"}),
-    "douyin": frozenset({"search", "detail"}),
+    "bilibili": frozenset({"search", "view", "nav", "comments", "profile"}),
+    "douyin": frozenset({"search", "detail", "comments", "profile"}),
     # every complaint portal under /portal (submit = the complaint form's POST, lookup = by client_ref)
     "portal": frozenset({"login", "submit", "bulk", "lookup", "status"}),
 }
@@ -39,6 +39,7 @@ class Fault:
     times: int | None = None  # remaining uses (None: unlimited)
     retry_after: float = 5.0
     delay: float = 2.0
+    after: int = 0  # matching requests to let through untouched before the fault starts
     hits: int = field(default=0)
 
     def as_dict(self) -> dict:
@@ -66,9 +67,13 @@ class FaultBook:
         times = spec.get("times")
         if times is not None and (not isinstance(times, int) or times < 1):
             raise FaultError("times must be a positive integer")
+        after = spec.get("after", 0)
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            raise FaultError("after must be a non-negative integer")
         fault = Fault(
             id=next(self._ids), platform=platform, endpoint=endpoint, kind=kind, pages=pages, times=times,
             retry_after=float(spec.get("retry_after", 5) or 0), delay=float(spec.get("delay", 2) or 0),
+            after=after,
         )
         with self._lock:
             self._faults.append(fault)
@@ -91,6 +96,9 @@ class FaultBook:
                 if f.platform != platform or f.endpoint != endpoint:
                     continue
                 if f.pages is not None and (page is None or page not in f.pages):
+                    continue
+                if f.after > 0:  # e.g. risk control that starts halfway through a run
+                    f.after -= 1
                     continue
                 f.hits += 1
                 if f.times is not None:

@@ -23,6 +23,9 @@ from .wbi import keys_for_seed, mixin_key
 
 GONE_STATES = ("deleted", "private", "under_review", "owner_only", "no_permission")
 STATES = ("live",) + GONE_STATES
+# A post's comment section: open, closed by the platform, or hidden by the uploader.
+COMMENT_STATES = ("open", "closed", "hidden")
+AUTHOR_STATES = ("live", "banned")
 
 
 class Stats:
@@ -74,6 +77,8 @@ class World:
         self.img_key, self.sub_key = keys_for_seed(seed)
         self.mixin_key = mixin_key(self.img_key, self.sub_key)
         self._states: dict[tuple[str, int], str] = {}
+        self._comment_states: dict[tuple[str, int], str] = {}
+        self._banned: set[tuple[str, int]] = set()  # (platform, author index)
         # Complaint channels: the virtual clock they run on, the desk deciding complaints, portal logins and
         # the SMTP inbox's messages. `smtp_address` is set when the SMTP server is listening.
         self.clock = Clock()
@@ -95,10 +100,30 @@ class World:
     def is_live(self, platform: str, index: int) -> bool:
         return (platform, index) not in self._states
 
+    def comment_state_of(self, platform: str, index: int) -> str:
+        return self._comment_states.get((platform, index), "open")
+
+    def set_comment_state(self, platform: str, index: int, state: str) -> None:
+        if state == "open":
+            self._comment_states.pop((platform, index), None)
+        else:
+            self._comment_states[(platform, index)] = state
+
+    def author_state_of(self, platform: str, author: int) -> str:
+        return "banned" if (platform, author) in self._banned else "live"
+
+    def set_author_state(self, platform: str, author: int, state: str) -> None:
+        if state == "banned":
+            self._banned.add((platform, author))
+        else:
+            self._banned.discard((platform, author))
+
     def reset(self) -> None:
         self.faults.clear()
         self.stats.reset()
         self._states.clear()
+        self._comment_states.clear()
+        self._banned.clear()
         self.corpus._woven.clear()
         self.clock.reset()
         self.complaints.reset()

@@ -80,6 +80,50 @@ def crawl(
 
 
 @app.command()
+def enrich(
+    platform: Annotated[list[str] | None, typer.Option(help="Platform whose candidates to enrich; repeat for "
+                                                            "several. Default: every enabled platform.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Posts per platform at most (default: the "
+                                                          "enrich_limit setting).")] = None,
+    emulator: Annotated[str, typer.Option(help="Fetch from the emulator at this URL instead of the real "
+                                               "platform.")] = "",
+    delay: Annotated[float | None, typer.Option(help="Seconds between requests (default: 0 on the emulator, "
+                                                     "else the configured politeness delay).")] = None,
+    log_level: Annotated[str, typer.Option(help="Log level: DEBUG, INFO, WARNING, ERROR.")] = "INFO",
+) -> None:
+    """Fetch the top comments and the author's profile of high-scoring candidates not enriched yet (contacts
+    often hide there), store them, and re-score the posts.
+
+    Prints one JSON line per platform: run id, status, targets, posts fetched, comments stored, bios updated,
+    rescored, newly queued, closed, gone, errors, stop reason."""
+    from sqlalchemy import select
+
+    from crawlers.enrich import run_enrich
+    from crawlers.platforms import ADAPTERS
+    from takedown.db import make_engine, session_scope, upgrade
+    from takedown.models import Platform
+
+    for name in platform or []:
+        if name not in ADAPTERS:
+            _fail(f"unknown platform {name!r}; known: {', '.join(sorted(ADAPTERS))}")
+    settings = get_settings().model_copy()
+    if emulator:
+        settings.emulator_url = emulator
+    settings.download_delay = delay if delay is not None else (0.0 if settings.emulator_url else settings.download_delay)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    if not platform:
+        with session_scope(engine) as session:
+            enabled = session.execute(select(Platform.code).where(Platform.enabled).order_by(Platform.code)).scalars()
+            platform = [code for code in enabled if code in ADAPTERS] or sorted(ADAPTERS)
+    engine.dispose()
+    for summary in run_enrich(settings, platform, limit=limit, log_level=log_level.upper()):
+        if summary["stop_reason"] and summary["status"] == "stopped":
+            err.print(f"{summary['platform']}: enrichment stopped early: {summary['stop_reason']}", markup=False)
+        typer.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@app.command()
 def score(
     input: Annotated[Path, typer.Argument(help="JSONL records: id, platform, title, desc, hashtags, author_name, "
                                                "author_bio, comments.", exists=True, dir_okay=False)],
@@ -233,7 +277,8 @@ def demo(
         jobs = start_demo_scheduler(settings)
         Console().print(f"\n[bold]review app:[/bold] http://{host}:{port}   demo login: [bold]{username}[/bold] / "
                         f"[bold]{password}[/bold]   (Ctrl-C stops)\n"
-                        f"scheduled on a compressed clock: a sweep every 2 min, re-checks every 3 min, the weekly "
+                        f"scheduled on a compressed clock: a sweep every 2 min, candidate enrichment and re-checks every "
+                        f"3 min, the weekly "
                         f"e-mail every 4 min into {settings.var_dir / 'outbox'}")
         try:
             serve(demo_database_url(database), host=host, port=port)

@@ -24,6 +24,9 @@ from takedown.settings import SEED_KEYWORDS, Settings, get_settings
 DEMO_PLATFORMS = ("bilibili", "douyin")
 DEMO_SEED = 7
 TOP_N = 10
+# Candidates per platform whose comments and author profile the demo fetches after the crawl: enough to show
+# contacts found in pinned comments and bios, few enough to keep the demo quick (Douyin opens two pages each).
+DEMO_ENRICH_LIMIT = 6
 
 
 def demo_database_url(database_url: str = "") -> str:
@@ -76,7 +79,10 @@ def run_demo(emulator_url: str, *, pages: int = 2, size: int = 5000, database_ur
     for keyword in SEED_KEYWORDS:
         args += ["--keyword", keyword]
     run_ids = {run["platform"]: run["run"] for run in takedown_command(args, settings)}
+    enriched = enrich_candidates(settings)
     summary = build_summary(engine, run_ids)
+    for platform, row in summary["platforms"].items():
+        row["enriched"] = enriched.get(platform, {})
     summary["ground_truth"] = queue_against_truth(engine, emulator_url)
     if takedown_loop:
         from takedown.demo_loop import run_takedown_loop
@@ -89,9 +95,22 @@ def run_demo(emulator_url: str, *, pages: int = 2, size: int = 5000, database_ur
     return summary
 
 
+def enrich_candidates(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The top candidates' comments and author profiles (`takedown enrich`, in a subprocess like the crawl):
+    per platform, what was fetched, stored and re-scored."""
+    print(f"fetching comments and author profiles of the top {DEMO_ENRICH_LIMIT} candidates per platform ...",
+          file=sys.stderr)
+    args = ["enrich", "--limit", str(DEMO_ENRICH_LIMIT), "--log-level", "WARNING"]
+    for platform in DEMO_PLATFORMS:
+        args += ["--platform", platform]
+    keys = ("run", "status", "posts", "comments", "bios", "rescored", "queued", "gone", "errors", "stop_reason")
+    return {row["platform"]: {key: row.get(key) for key in keys} for row in takedown_command(args, settings)}
+
+
 # The demo's compressed clock: what runs every few hours or weekly in production runs every few minutes.
 DEMO_SCHEDULE = {
     "TAKEDOWN_SCHEDULE_SWEEP_MINUTES": "2",
+    "TAKEDOWN_SCHEDULE_ENRICH_MINUTES": "3",
     "TAKEDOWN_SCHEDULE_SWEEP_PAGES": "1",
     "TAKEDOWN_SCHEDULE_RECHECK_MINUTES": "3",
     "TAKEDOWN_SCHEDULE_EVIDENCE_MINUTES": "3",
@@ -198,6 +217,12 @@ def format_summary(summary: dict[str, Any], console: Console) -> None:
         table.add_row(platform, row["status"], str(row["pages"]), str(row["posts"]), str(row["new_posts"]),
                       str(row["candidates"]), str(row["errors"]), Text(row["stop_reason"]))
     console.print(table)
+    for platform, row in summary["platforms"].items():
+        enriched = row.get("enriched") or {}
+        if enriched.get("posts"):
+            console.print(f"{platform}: comments and author profile fetched for {enriched['posts']} candidates: "
+                          f"{enriched['comments']} comments, {enriched['bios']} bios updated, {enriched['rescored']} "
+                          f"re-scored, {enriched['queued']} newly queued", markup=False)
     for platform, row in summary["platforms"].items():
         top = Table(title=f"{platform}: top {len(row['top'])} candidates")
         for column in ("score", "title", "reasons"):

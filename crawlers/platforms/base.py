@@ -92,6 +92,13 @@ class LoginExpired(AdapterError):
     stops_crawl = True
 
 
+class Gone(AdapterError):
+    """The platform says the post or the account no longer exists (deleted, banned): an answer about it, not a
+    failure of the crawl. The code says which (e.g. Bilibili -404, Douyin 2053)."""
+
+    kind = "gone"
+
+
 # --- helpers --------------------------------------------------------------------------------------------
 
 
@@ -137,6 +144,46 @@ class RequestSpec:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes | None = None
     name: str = ""
+
+
+# How comments reach the scorer: it takes a comment starting with 置顶/作者 (also up主/博主) for the post
+# author's own, which is where operators park the contact the post itself leaves out.
+PINNED_PREFIX = "置顶："
+AUTHOR_PREFIX = "作者："
+
+
+def render_comment(text: str, *, pinned: bool = False, by_author: bool = False) -> str:
+    """A comment as the scorer reads it: the author's pinned one "置顶：…", another of the author's "作者：…",
+    anyone else's as written."""
+    text = text.strip()
+    if pinned:
+        return PINNED_PREFIX + text
+    if by_author:
+        return AUTHOR_PREFIX + text
+    return text
+
+
+@dataclass(slots=True)
+class CommentsResult:
+    """A post's top comments, rendered with `render_comment`, pinned ones first."""
+
+    comments: list[str]
+    # The platform answered that the comment section is closed or hidden: nothing to fetch, which is an answer
+    # (the post need not be asked again soon), not a failure. `code` is the platform's.
+    closed: bool = False
+    code: str = ""
+    detail: str = ""
+    total: int | None = None
+
+
+@dataclass(slots=True)
+class ProfileResult:
+    """What an author's profile says that the search results may lack: above all the bio."""
+
+    platform_author_id: str
+    nickname: str = ""
+    bio: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # merged into the stored author's extra
 
 
 class PostState(enum.StrEnum):
@@ -209,3 +256,40 @@ class PlatformAdapter(ABC):
 
     @abstractmethod
     def parse_status(self, status: int, body: bytes) -> StatusResult: ...
+
+    # --- enrichment: a candidate's top comments and its author's profile ------------------------------------
+    # The request builders take what the store keeps: the post's id and its search item as fetched (`raw`),
+    # the author's id and `extra` (e.g. Douyin's sec_uid). They raise ValueError when that lacks what the
+    # platform needs. The parsers return results or raise the AdapterError family (Gone for a deleted post or
+    # account).
+
+    # api mode: the requests (made after `warmup_requests`, like a search).
+    def comments_request(self, platform_post_id: str, raw: Mapping[str, Any]) -> RequestSpec:
+        raise NotImplementedError(f"{self.name} does not fetch comments in api mode")
+
+    def profile_request(self, platform_author_id: str, extra: Mapping[str, Any]) -> RequestSpec:
+        raise NotImplementedError(f"{self.name} does not fetch profiles in api mode")
+
+    # browser mode: the page whose own script fetches them, and which of its responses carry them.
+    def comments_page_url(self, platform_post_id: str, raw: Mapping[str, Any]) -> str:
+        raise NotImplementedError(f"{self.name} does not fetch comments in browser mode")
+
+    def is_comments_response(self, url: str) -> bool:
+        raise NotImplementedError(f"{self.name} does not fetch comments in browser mode")
+
+    def profile_page_url(self, platform_author_id: str, extra: Mapping[str, Any]) -> str:
+        raise NotImplementedError(f"{self.name} does not fetch profiles in browser mode")
+
+    def is_profile_response(self, url: str) -> bool:
+        raise NotImplementedError(f"{self.name} does not fetch profiles in browser mode")
+
+    def page_gone(self, html: str) -> Gone | None:
+        """browser mode: a page that shows the post is gone instead of loading it (so its script never asks
+        for the comments); None when the page shows nothing of the kind."""
+        return None
+
+    def parse_comments(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> CommentsResult:
+        raise NotImplementedError(f"{self.name} does not fetch comments")
+
+    def parse_profile(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> ProfileResult:
+        raise NotImplementedError(f"{self.name} does not fetch profiles")

@@ -20,17 +20,21 @@ from typing import Any, ClassVar
 from crawlers.platforms import wbi
 from crawlers.platforms.base import (
     Blocked,
+    CommentsResult,
     FetchMode,
+    Gone,
     MalformedResponse,
     PlatformAdapter,
     PlatformError,
     PostState,
+    ProfileResult,
     RateLimited,
     RequestSpec,
     SchemaChanged,
     SignatureRejected,
     StatusResult,
     parse_retry_after,
+    render_comment,
 )
 from takedown.records import AuthorRecord, PageResult, PostRecord
 
@@ -59,6 +63,13 @@ GONE_CODES: dict[int, str] = {
     62012: "visible to the uploader only",
     -403: "no permission to view",
 }
+
+# Comment and profile answers (PLATFORMS.md has no section on them; codes from the community API notes).
+COMMENTS_CLOSED_CODES: dict[int, str] = {12002: "comments closed", 12061: "comments hidden by the uploader"}
+CODE_NO_SUCH_THING = -404  # comments: no such video; profile: no such user
+CODE_TOO_FREQUENT = -799
+REPLY_MODE_HOT = 3
+REPLY_WEB_LOCATION = 1315875  # what the video page's comment section sends
 
 SEARCH_ORDERS = ("", "click", "pubdate", "dm", "stow")
 REQUIRED_ITEM_KEYS = ("bvid", "title", "mid")
@@ -90,6 +101,16 @@ def _as_int(value: Any) -> int | None:
     if isinstance(value, str) and value.strip().isdigit():
         return int(value.strip())
     return None
+
+
+def _code_of(body: bytes) -> int | None:
+    """The envelope code of an error answer's body (-799 with an HTTP 429), when it has one."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    code = payload.get("code") if isinstance(payload, dict) else None
+    return code if isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def _file_stem(url: Any) -> str:
@@ -223,7 +244,8 @@ class BilibiliAdapter(PlatformAdapter):
         """The decoded `{code, message, ttl, data}` envelope, or the specific error for HTTP-level failures."""
         if status == 429:
             raise RateLimited(
-                self.name, f"{what}: HTTP 429", retry_after=parse_retry_after(headers), http_status=status
+                self.name, f"{what}: HTTP 429", retry_after=parse_retry_after(headers), http_status=status,
+                code=_code_of(body),
             )
         if status == 412:
             raise Blocked(self.name, f"{what}: HTTP 412 (request intercepted)", http_status=status)
@@ -337,6 +359,124 @@ class BilibiliAdapter(PlatformAdapter):
             ),
             raw=item,
         )
+
+    # --- comments and profile ----------------------------------------------------------------------------
+
+    def _signed_url(self, path: str, params: dict[str, Any]) -> str:
+        if not self.has_wbi_keys:
+            raise WbiKeysMissing(
+                "bilibili: WBI keys unknown: make the warmup requests (home, nav) and pass the nav answer "
+                "to on_warmup() first"
+            )
+        assert self.img_key and self.sub_key
+        signed = wbi.sign_params(params, self.img_key, self.sub_key, wts=int(self.clock()))
+        return f"{self._base('api')}{path}?{wbi.encode_query(signed)}"
+
+    def comments_request(self, platform_post_id: str, raw: Mapping[str, Any]) -> RequestSpec:
+        """The first page of the hot comments. Comments are keyed by the numeric aid, which the stored search
+        item carries (`aid`, also `id`); a bvid alone is not enough."""
+        aid = _as_int(raw.get("aid")) or _as_int(raw.get("id"))
+        if not aid:
+            raise ValueError(f"bilibili: post {platform_post_id}: the stored search item has no aid")
+        params = {
+            "oid": aid,
+            "type": 1,
+            "mode": REPLY_MODE_HOT,
+            "pagination_str": json.dumps({"offset": ""}, separators=(",", ":")),
+            "plat": 1,
+            "web_location": REPLY_WEB_LOCATION,
+        }
+        headers = {**self._headers(), "Referer": self.post_url(platform_post_id)}
+        return RequestSpec(url=self._signed_url("/x/v2/reply/wbi/main", params), headers=headers, name="comments")
+
+    def profile_request(self, platform_author_id: str, extra: Mapping[str, Any]) -> RequestSpec:
+        if not str(platform_author_id).isdigit():
+            raise ValueError(f"bilibili: author id {platform_author_id!r} is not a mid")
+        headers = {**self._headers(), "Referer": f"{self.author_url(platform_author_id)}/"}
+        return RequestSpec(url=self._signed_url("/x/space/wbi/acc/info", {"mid": platform_author_id}),
+                           headers=headers, name="profile")
+
+    def _raise_for_enrich_code(self, code: Any, payload: dict[str, Any], status: int, what: str) -> None:
+        message = str(payload.get("message") or "")
+        if code == CODE_NO_SUCH_THING:
+            raise Gone(self.name, f"{what}: {message or 'not found'}", code=code, http_status=status)
+        if code == CODE_TOO_FREQUENT:
+            raise RateLimited(self.name, f"{what}: too frequent: {message}", code=code, http_status=status)
+        self._raise_for_code(code, payload, status)
+
+    def _data(self, payload: dict[str, Any], status: int, what: str, key: str) -> dict[str, Any]:
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise SchemaChanged(self.name, f"{what} answer lacks the object data", http_status=status)
+        if "v_voucher" in data and key not in data:
+            raise SignatureRejected(
+                self.name, f"{what} answered a v_voucher (WBI signature rejected; keys rotated?): {data['v_voucher']}",
+                code="v_voucher", http_status=status,
+            )
+        if key not in data:
+            raise SchemaChanged(self.name, f"{what} answer lacks data.{key}", http_status=status)
+        return data
+
+    def parse_comments(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> CommentsResult:
+        payload = self._envelope(status, body, headers, what="comments")
+        code = payload["code"]
+        if code in COMMENTS_CLOSED_CODES:
+            return CommentsResult([], closed=True, code=str(code),
+                                  detail=f"{COMMENTS_CLOSED_CODES[code]}: {payload.get('message') or ''}".strip())
+        if code != CODE_OK:
+            self._raise_for_enrich_code(code, payload, status, "comments")
+        data = self._data(payload, status, "comments", "replies")
+        upper = data.get("upper")
+        upper_mid = str(upper.get("mid")) if isinstance(upper, dict) and upper.get("mid") is not None else ""
+        comments: list[str] = []
+        seen: set[str] = set()
+
+        def add(reply: Any, where: str, pinned: bool) -> None:
+            if not isinstance(reply, dict):
+                raise SchemaChanged(self.name, f"{where} is not an object", http_status=status)
+            content = reply.get("content")
+            message = content.get("message") if isinstance(content, dict) else None
+            if not isinstance(message, str):
+                raise SchemaChanged(self.name, f"{where} lacks content.message", http_status=status)
+            rpid = str(reply.get("rpid") or "")
+            if rpid and rpid in seen:  # the pinned reply can be listed again among the others
+                return
+            seen.add(rpid)
+            if message.strip():
+                by_author = bool(upper_mid) and str(reply.get("mid")) == upper_mid
+                comments.append(render_comment(message, pinned=pinned, by_author=by_author))
+            nested = reply.get("replies") or []
+            if not isinstance(nested, list):
+                raise SchemaChanged(self.name, f"{where}.replies is not a list", http_status=status)
+            for k, sub in enumerate(nested):
+                add(sub, f"{where}.replies[{k}]", False)
+
+        for name, pinned in (("top_replies", True), ("replies", False)):
+            items = data.get(name) or []
+            if not isinstance(items, list):
+                raise SchemaChanged(self.name, f"comments data.{name} is not a list", http_status=status)
+            for index, reply in enumerate(items):
+                add(reply, f"data.{name}[{index}]", pinned)
+        cursor = data.get("cursor")
+        total = _as_int(cursor.get("all_count")) if isinstance(cursor, dict) else None
+        return CommentsResult(comments, total=total)
+
+    def parse_profile(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> ProfileResult:
+        payload = self._envelope(status, body, headers, what="profile")
+        code = payload["code"]
+        if code != CODE_OK:
+            self._raise_for_enrich_code(code, payload, status, "profile")
+        data = self._data(payload, status, "profile", "sign")
+        if data.get("mid") in (None, ""):
+            raise SchemaChanged(self.name, "profile answer lacks data.mid", http_status=status)
+        if not isinstance(data["sign"], str):
+            raise SchemaChanged(self.name, "profile data.sign is not a string", http_status=status)
+        extra: dict[str, Any] = {}
+        official = data.get("official")
+        if isinstance(official, dict) and official.get("title"):
+            extra["official_title"] = str(official["title"])  # verified accounts (brands' own are never queued)
+        return ProfileResult(platform_author_id=str(data["mid"]), nickname=clean_text(data.get("name")),
+                             bio=data["sign"].strip(), extra=extra)
 
     # --- status ----------------------------------------------------------------------------------------
 

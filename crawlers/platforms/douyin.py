@@ -8,23 +8,29 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
 from crawlers.platforms.base import (
+    PINNED_PREFIX,
     Blocked,
+    CommentsResult,
     FetchMode,
+    Gone,
     LoginExpired,
     MalformedResponse,
     PlatformAdapter,
     PlatformError,
     PostState,
+    ProfileResult,
     RateLimited,
     RequestSpec,
     SchemaChanged,
     StatusResult,
     parse_retry_after,
+    render_comment,
 )
 from takedown.records import AuthorRecord, PageResult, PostRecord
 
@@ -39,6 +45,14 @@ SEARCH_PATHS = (
     "/aweme/v1/web/search/item",
 )
 DETAIL_PATH = "/aweme/v1/web/aweme/detail/"
+# What the post page and the profile page request (any host prefix).
+COMMENTS_PATH = "/aweme/v1/web/comment/list"
+PROFILE_PATH = "/aweme/v1/web/user/profile/other"
+STATUS_USER_GONE = 2053  # the account is gone or banned
+STICK_PINNED = 1  # comment.stick_position of the comment the author pinned
+AUTHOR_LABEL = "作者"  # comment.label_text of the post author's own comments
+# Unverified: what the post page shows instead of a removed post (the emulator's markers follow these).
+GONE_PAGE_MARKERS = ('data-e2e="video-not-found"', "你要观看的视频不存在", "作品已删除", "作品不存在")
 WEB_APP_PARAMS = {"device_platform": "webapp", "aid": "6383"}
 
 STATUS_OK = 0
@@ -128,38 +142,46 @@ class DouyinAdapter(PlatformAdapter):
 
     # --- search ----------------------------------------------------------------------------------------
 
-    def parse_search(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> PageResult:
+    def _envelope(self, status: int, body: bytes, headers: Mapping[str, Any] | None, *, what: str) -> dict[str, Any]:
+        """The decoded JSON object with its `status_code`, or the specific error for what the web API answers
+        a crawler it does not like (429, an empty body or the text "blocked", HTTP errors, non-JSON)."""
         if status == 429:
             raise RateLimited(
-                self.name, "search: HTTP 429", retry_after=parse_retry_after(headers), http_status=status
+                self.name, f"{what}: HTTP 429", retry_after=parse_retry_after(headers), http_status=status
             )
         stripped = (body or b"").strip()
         if not stripped:
             raise Blocked(
-                self.name, "search: empty body (risk control)", code="empty_body", http_status=status
+                self.name, f"{what}: empty body (risk control)", code="empty_body", http_status=status
             )
         if stripped == b"blocked":
-            raise Blocked(self.name, "search: body 'blocked'", code="blocked", http_status=status)
+            raise Blocked(self.name, f"{what}: body 'blocked'", code="blocked", http_status=status)
         if status >= 400:
-            raise PlatformError(self.name, f"search: HTTP {status}", http_status=status)
+            raise PlatformError(self.name, f"{what}: HTTP {status}", http_status=status)
         try:
             payload = json.loads(stripped)
         except (ValueError, UnicodeDecodeError):
             raise MalformedResponse(
-                self.name, f"search: body is not JSON: {stripped[:80]!r}", http_status=status
+                self.name, f"{what}: body is not JSON: {stripped[:80]!r}", http_status=status
             ) from None
         if not isinstance(payload, dict):
-            raise MalformedResponse(self.name, "search: JSON is not an object", http_status=status)
+            raise MalformedResponse(self.name, f"{what}: JSON is not an object", http_status=status)
         if "status_code" not in payload:
-            raise SchemaChanged(self.name, "search answer lacks 'status_code'", http_status=status)
+            raise SchemaChanged(self.name, f"{what} answer lacks 'status_code'", http_status=status)
+        return payload
+
+    def _raise_for_status_code(self, payload: dict[str, Any], status: int, what: str) -> None:
         status_code = payload["status_code"]
-        if status_code != STATUS_OK:
-            message = str(payload.get("status_msg") or "")
-            if status_code == STATUS_NOT_LOGGED_IN or _LOGIN_WORDS.search(message):
-                raise LoginExpired(self.name, f"search: {message or 'not logged in'}", code=status_code)
-            raise PlatformError(
-                self.name, message or "non-zero status_code", code=status_code, http_status=status
-            )
+        if status_code == STATUS_OK:
+            return
+        message = str(payload.get("status_msg") or "")
+        if status_code == STATUS_NOT_LOGGED_IN or _LOGIN_WORDS.search(message):
+            raise LoginExpired(self.name, f"{what}: {message or 'not logged in'}", code=status_code)
+        raise PlatformError(self.name, message or "non-zero status_code", code=status_code, http_status=status)
+
+    def parse_search(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> PageResult:
+        payload = self._envelope(status, body, headers, what="search")
+        self._raise_for_status_code(payload, status, "search")
 
         data = payload.get("data")
         nil_info = payload.get("search_nil_info")
@@ -264,6 +286,98 @@ class DouyinAdapter(PlatformAdapter):
             bio=str(author.get("signature") or ""),  # unverified whether search results carry it
             url=self.author_url(sec_uid) if sec_uid else "",
             extra={"sec_uid": sec_uid, "unique_id": str(author.get("unique_id") or "")},
+        )
+
+    # --- comments and profile (browser mode: the post page and the profile page ask for them) ------------
+
+    def comments_page_url(self, platform_post_id: str, raw: Mapping[str, Any]) -> str:
+        images = raw.get("images")
+        return self.post_url(platform_post_id, kind="note" if isinstance(images, list) and images else "video")
+
+    def is_comments_response(self, url: str) -> bool:
+        return urlsplit(url).path.rstrip("/").endswith(COMMENTS_PATH)
+
+    def profile_page_url(self, platform_author_id: str, extra: Mapping[str, Any]) -> str:
+        sec_uid = str(extra.get("sec_uid") or "")
+        if not sec_uid:
+            raise ValueError(f"douyin: author {platform_author_id}: no sec_uid stored (profile pages need it)")
+        return self.author_url(sec_uid)
+
+    def is_profile_response(self, url: str) -> bool:
+        return urlsplit(url).path.rstrip("/").endswith(PROFILE_PATH)
+
+    def page_gone(self, html: str) -> Gone | None:
+        for marker in GONE_PAGE_MARKERS:
+            if marker in html:
+                return Gone(self.name, f"the post page shows it is gone ({marker})", code="gone_page")
+        return None
+
+    def _blocked_by_verify(self, payload: dict[str, Any], status: int, what: str) -> None:
+        nil_info = payload.get("search_nil_info")
+        if isinstance(nil_info, dict) and nil_info.get("search_nil_type") == NIL_TYPE_VERIFY:
+            raise Blocked(self.name, f"{what} needs verification (captcha)", code=NIL_TYPE_VERIFY, http_status=status)
+
+    def parse_comments(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> CommentsResult:
+        payload = self._envelope(status, body, headers, what="comments")
+        self._raise_for_status_code(payload, status, "comments")
+        self._blocked_by_verify(payload, status, "comments")
+        if "comments" not in payload:
+            raise SchemaChanged(self.name, "comments answer lacks 'comments'", http_status=status)
+        items = payload["comments"] or []  # null when the post has none
+        if not isinstance(items, list):
+            raise SchemaChanged(self.name, "comments answer's 'comments' is not a list", http_status=status)
+        comments: list[str] = []
+        seen: set[str] = set()
+
+        def add(item: Any, where: str) -> None:
+            if not isinstance(item, dict):
+                raise SchemaChanged(self.name, f"{where} is not an object", http_status=status)
+            text = item.get("text")
+            if not isinstance(text, str):
+                raise SchemaChanged(self.name, f"{where} lacks 'text'", http_status=status)
+            cid = str(item.get("cid") or "")
+            if cid and cid in seen:
+                return
+            seen.add(cid)
+            if text.strip():
+                comments.append(render_comment(text, pinned=item.get("stick_position") == STICK_PINNED,
+                                               by_author=item.get("label_text") == AUTHOR_LABEL))
+            replies = item.get("reply_comment") or []  # the first replies, shown under the comment
+            if not isinstance(replies, list):
+                raise SchemaChanged(self.name, f"{where}.reply_comment is not a list", http_status=status)
+            for k, reply in enumerate(replies):
+                add(reply, f"{where}.reply_comment[{k}]")
+
+        for index, item in enumerate(items):
+            add(item, f"comments[{index}]")
+        # Pinned first whatever the order of the answer: the scorer and the reviewers read the top ones.
+        comments.sort(key=lambda c: not c.startswith(PINNED_PREFIX))
+        return CommentsResult(comments, total=_as_int(payload.get("total")))
+
+    def parse_profile(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> ProfileResult:
+        payload = self._envelope(status, body, headers, what="profile")
+        if payload["status_code"] == STATUS_USER_GONE:
+            raise Gone(self.name, f"profile: {payload.get('status_msg') or 'account gone or banned'}",
+                       code=STATUS_USER_GONE, http_status=status)
+        self._raise_for_status_code(payload, status, "profile")
+        self._blocked_by_verify(payload, status, "profile")
+        if "user" not in payload:
+            raise SchemaChanged(self.name, "profile answer lacks 'user'", http_status=status)
+        user = payload["user"]
+        if not user:  # null or {}: the account is gone
+            raise Gone(self.name, "profile: empty user (account gone)", code="empty_user", http_status=status)
+        if not isinstance(user, dict):
+            raise SchemaChanged(self.name, "profile 'user' is not an object", http_status=status)
+        if user.get("uid") in (None, ""):
+            raise SchemaChanged(self.name, "profile user lacks 'uid'", http_status=status)
+        signature = user.get("signature")
+        if signature is not None and not isinstance(signature, str):
+            raise SchemaChanged(self.name, "profile user.signature is not a string", http_status=status)
+        return ProfileResult(
+            platform_author_id=str(user["uid"]),
+            nickname=str(user.get("nickname") or ""),
+            bio=(signature or "").strip(),
+            extra={"sec_uid": str(user.get("sec_uid") or ""), "unique_id": str(user.get("unique_id") or "")},
         )
 
     # --- status ----------------------------------------------------------------------------------------

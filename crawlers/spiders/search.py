@@ -11,8 +11,6 @@ page when the platform can be paged without the failed page's cursor, or to the 
 
 from __future__ import annotations
 
-import asyncio
-import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,6 +19,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawlers.browser_capture import PageCapture, browser_meta
 from crawlers.items import PageError, ResultPage
 from crawlers.platforms import get_adapter_class
 from crawlers.platforms.base import AdapterError, FetchMode, PlatformAdapter, RateLimited, SignatureRejected
@@ -110,7 +109,7 @@ class SearchSpider(scrapy.Spider):
                 yield self._search_request(keyword, 1, "")
 
     def on_warmup_failure(self, failure: Failure):
-        yield PageError(self.platform, "", 0, _network_error(failure))
+        yield PageError(self.platform, "", 0, network_error(failure))
         self._stop(f"network error during warm-up: {failure.getErrorMessage()}")
 
     def _search_request(self, keyword: str, page: int, cursor: str) -> scrapy.Request:
@@ -135,7 +134,7 @@ class SearchSpider(scrapy.Spider):
         except AdapterError as exc:
             yield PageError(self.platform, keyword, page, exc.as_dict())
             if exc.stops_crawl:
-                self._stop(_stop_reason(exc))
+                self._stop(stop_reason_of(exc))
             if self.adapter.pages_by_number and page < self.max_pages:
                 yield self._search_request(keyword, page + 1, "")
             return
@@ -146,54 +145,33 @@ class SearchSpider(scrapy.Spider):
     def on_search_failure(self, failure: Failure):
         meta = failure.request.meta
         keyword, page = meta["keyword"], meta["page"]
-        yield PageError(self.platform, keyword, page, _network_error(failure))
+        yield PageError(self.platform, keyword, page, network_error(failure))
         if self.adapter.pages_by_number and page < self.max_pages:
             yield self._search_request(keyword, page + 1, "")
 
     # --- browser mode -----------------------------------------------------------------------------------
 
     def _browser_request(self, keyword: str) -> scrapy.Request:
-        captured: asyncio.Queue = asyncio.Queue()
-        context_kwargs: dict[str, Any] = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
-        if self.storage_state:
-            context_kwargs["storage_state"] = self.storage_state
+        capture = PageCapture(self.adapter.is_search_response, self.platform)
         return scrapy.Request(
             self.adapter.search_page_url(keyword),
             callback=self.parse_browser,
             errback=self.on_browser_failure,
             dont_filter=True,
-            meta={
-                "keyword": keyword,
-                "captured": captured,
-                "playwright": True,
-                "playwright_include_page": True,
-                "playwright_context": self.platform,
-                "playwright_context_kwargs": context_kwargs,
-                # Attached before navigation, so the page's first search request is captured too.
-                "playwright_page_event_handlers": {"response": functools.partial(self._capture, captured)},
-            },
+            meta=browser_meta(self.platform, self.storage_state, capture, keyword=keyword),
         )
-
-    async def _capture(self, captured: asyncio.Queue, response: Any) -> None:
-        if not self.adapter.is_search_response(response.url):
-            return
-        try:
-            body = await response.body()
-        except Exception as exc:  # the page navigated or closed before the body arrived
-            body = b""
-            self.logger.warning("platform=%s could not read search response body: %s", self.platform, exc)
-        captured.put_nowait((response.status, body, dict(response.headers)))
 
     async def parse_browser(self, response: Response):
         keyword = response.meta["keyword"]
-        captured: asyncio.Queue = response.meta["captured"]
+        capture: PageCapture = response.meta["capture"]
         page = response.meta["playwright_page"]
         timeout = self.settings.getfloat("TAKEDOWN_BROWSER_RESPONSE_TIMEOUT", 20.0)
         page_no = 0
         try:
             while page_no < self.max_pages:
                 try:
-                    status, body, headers = await self._next_capture(captured, page, timeout)
+                    # Scrolling is how the page's endless list asks for its next page.
+                    status, body, headers = await capture.next(page, timeout, scroll=True)
                 except TimeoutError:
                     yield PageError(
                         self.platform,
@@ -213,7 +191,7 @@ class SearchSpider(scrapy.Spider):
                 except AdapterError as exc:
                     yield PageError(self.platform, keyword, page_no, exc.as_dict())
                     if exc.stops_crawl:
-                        self._stop(_stop_reason(exc))
+                        self._stop(stop_reason_of(exc))
                     break  # the page's own cursor is lost with the failed response
                 yield self._page_item(keyword, page_no, result)
                 if not result.has_more:
@@ -221,28 +199,12 @@ class SearchSpider(scrapy.Spider):
         finally:
             await page.close()
 
-    async def _next_capture(self, captured: asyncio.Queue, page: Any, timeout: float):
-        """The next captured search response; scroll to make the page request it when none is waiting."""
-        if not captured.empty():
-            return captured.get_nowait()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise TimeoutError
-            await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-            try:
-                return await asyncio.wait_for(captured.get(), timeout=min(1.0, remaining))
-            except TimeoutError:
-                continue
-
     async def on_browser_failure(self, failure: Failure):
         meta = failure.request.meta
         page = meta.get("playwright_page")
         if page is not None:
             await page.close()
-        yield PageError(self.platform, meta["keyword"], 1, _network_error(failure))
+        yield PageError(self.platform, meta["keyword"], 1, network_error(failure))
         for request in self._open_other_keywords():
             yield request
 
@@ -265,7 +227,8 @@ class SearchSpider(scrapy.Spider):
         raise CloseSpider(reason)
 
 
-def _stop_reason(exc: AdapterError) -> str:
+def stop_reason_of(exc: AdapterError) -> str:
+    """The CrawlRun stop reason for an error that ends a platform's run (shared by the spiders)."""
     reason = f"{exc.kind}: {exc.message}"
     if exc.code is not None:
         reason += f" (code {exc.code})"
@@ -274,7 +237,8 @@ def _stop_reason(exc: AdapterError) -> str:
     return reason
 
 
-def _network_error(failure: Failure) -> dict[str, Any]:
+def network_error(failure: Failure) -> dict[str, Any]:
+    """A CrawlRun error entry for a request that got no answer at all."""
     return {
         "kind": "network",
         "code": type(failure.value).__name__,

@@ -51,7 +51,9 @@ def test_list_prints_every_job_with_its_next_run(env: dict[str, str]):
     ids = {row[0] for row in lines}
     platforms = scheduler.enabled_platforms(get_settings())
     assert platforms, "ensure_defaults enables the platforms"
-    assert ids == {f"sweep:{p}" for p in platforms} | {"recheck", "evidence", "train", "weekly_report"}
+    assert ids == {f"sweep:{p}" for p in platforms} | {"enrich", "recheck", "evidence", "train", "weekly_report"}
+    enrich = next(row for row in lines if row[0] == "enrich")
+    assert enrich[2] == "profile/comment fetches for new candidates"
     weekly = next(row for row in lines if row[0] == "weekly_report")
     assert weekly[1].endswith("+08:00") and "T09:00:00" in weekly[1]
     assert all(row[1] != "-" for row in lines)
@@ -97,7 +99,7 @@ def test_a_failing_job_is_logged_and_the_scheduler_goes_on(env: dict[str, str], 
     try:
         sched.start()
         jobs = {job.id: job for job in sched.get_jobs()}
-        assert set(jobs) == {"recheck", "evidence", "train", "weekly_report"}
+        assert set(jobs) == {"enrich", "recheck", "evidence", "train", "weekly_report"}
         assert all(job.coalesce and job.max_instances == 1 and job.misfire_grace_time == 900
                    for job in jobs.values())
         calls.clear()
@@ -133,3 +135,18 @@ def test_a_sweep_crawls_the_enabled_keywords_of_its_platform(env: dict[str, str]
     engine.dispose()
     assert scheduler.command_for("sweep:bilibili", settings) is None  # disabled since it was scheduled
     assert scheduler.command_for("weekly_report", settings)[-3:] == ["report", "weekly", "--send"]
+    assert scheduler.command_for("enrich", settings)[-1] == "enrich"
+
+
+def test_the_enrich_job_runs_every_schedule_enrich_minutes(env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TAKEDOWN_SCHEDULE_ENRICH_MINUTES", "7")
+    get_settings.cache_clear()
+    [spec] = [s for s in scheduler.job_specs(get_settings(), []) if s.id == "enrich"]
+    assert spec.trigger.interval.total_seconds() == 7 * 60
+
+
+def test_run_now_enrich_runs_takedown_enrich(env: dict[str, str]):
+    # No post scores above 1: nothing to fetch, so no platform (real or emulated) is asked anything.
+    result = _run(["--run-now", "enrich"], env | {"TAKEDOWN_ENRICH_THRESHOLD": "1.1"})
+    assert result.returncode == 0, result.stderr
+    assert "job=enrich done" in result.stderr and '"status": "idle"' in result.stderr

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import needs_chromium
 
-COMMANDS = ["db", "crawl", "score", "eval", "emulator", "demo", "user", "serve"]
+COMMANDS = ["db", "crawl", "enrich", "score", "eval", "emulator", "demo", "user", "serve"]
 
 
 def takedown(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 120):
@@ -78,6 +78,21 @@ def test_crawl_refuses_an_unknown_platform_clearly():
     assert done.returncode == 2 and "unknown platform 'myspace'" in done.stderr
 
 
+def test_enrich_refuses_an_unknown_platform_clearly():
+    done = takedown("enrich", "--platform", "myspace")
+    assert done.returncode == 2 and "unknown platform 'myspace'" in done.stderr
+
+
+def test_enrich_with_nothing_to_fetch_prints_an_idle_line_per_enabled_platform(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert takedown("db", "upgrade", env={"TAKEDOWN_DATABASE_URL": url}).returncode == 0
+    done = takedown("enrich", env={"TAKEDOWN_DATABASE_URL": url})
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert {line["platform"] for line in lines} == {"bilibili", "douyin"}  # the enabled ones with an adapter
+    assert all(line["status"] == "idle" and line["targets"] == 0 and line["run"] is None for line in lines)
+
+
 def test_db_upgrade_creates_the_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.db'}"
     done = takedown("db", "upgrade", env={"TAKEDOWN_DATABASE_URL": url})
@@ -99,6 +114,8 @@ def test_demo_no_serve_json_summarises_both_platforms(tmp_path):
         assert 0 < len(row["top"]) <= 10
         scores = [c["score"] for c in row["top"]]
         assert scores == sorted(scores, reverse=True) and all(c["reasons"] for c in row["top"])
+        enriched = row["enriched"]  # the top candidates' comments and author profiles, fetched after the crawl
+        assert enriched["status"] == "finished" and enriched["posts"] > 0 and enriched["errors"] == 0, enriched
     truth = summary["ground_truth"]
     assert truth["precision"] >= 0.8 and truth["recall"] >= 0.8, truth
     # The takedown loop: confirm -> evidence -> file by every method -> decisions -> re-checks.
