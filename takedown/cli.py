@@ -24,6 +24,21 @@ def _fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _fetch_settings(platforms: list[str], emulator: str, delay: float | None):
+    """Settings for a command that fetches from the platforms (crawl, enrich, re-check): known platforms only,
+    the emulator when given, and no politeness delay against it unless one is asked for."""
+    from crawlers.platforms import ADAPTERS
+
+    for name in platforms:
+        if name not in ADAPTERS:
+            _fail(f"unknown platform {name!r}; known: {', '.join(sorted(ADAPTERS))}")
+    settings = get_settings().model_copy()
+    if emulator:
+        settings.emulator_url = emulator
+    settings.download_delay = delay if delay is not None else (0.0 if settings.emulator_url else settings.download_delay)
+    return settings
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to the configured database, then add the default configuration."""
@@ -51,18 +66,11 @@ def crawl(
     """Search platforms for keywords, store and score every post, and record a CrawlRun per platform.
 
     Prints one JSON line per platform: run id, status, pages, posts, new, candidates, errors, stop reason."""
-    from crawlers.platforms import ADAPTERS
     from crawlers.run import CrawlJob, run_crawls
     from takedown.db import make_engine, session_scope, upgrade
     from takedown.models import CrawlRun
 
-    for name in platform:
-        if name not in ADAPTERS:
-            _fail(f"unknown platform {name!r}; known: {', '.join(sorted(ADAPTERS))}")
-    settings = get_settings().model_copy()
-    if emulator:
-        settings.emulator_url = emulator
-    settings.download_delay = delay if delay is not None else (0.0 if settings.emulator_url else settings.download_delay)
+    settings = _fetch_settings(platform, emulator, delay)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     run_ids = run_crawls([CrawlJob(name, keyword, pages) for name in dict.fromkeys(platform)], settings,
@@ -103,13 +111,7 @@ def enrich(
     from takedown.db import make_engine, session_scope, upgrade
     from takedown.models import Platform
 
-    for name in platform or []:
-        if name not in ADAPTERS:
-            _fail(f"unknown platform {name!r}; known: {', '.join(sorted(ADAPTERS))}")
-    settings = get_settings().model_copy()
-    if emulator:
-        settings.emulator_url = emulator
-    settings.download_delay = delay if delay is not None else (0.0 if settings.emulator_url else settings.download_delay)
+    settings = _fetch_settings(platform or [], emulator, delay)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     if not platform:
@@ -455,14 +457,12 @@ def cases_recheck(
     from takedown.clock import follow_offset
     from takedown.db import make_engine, upgrade
 
-    settings = get_settings().model_copy()
+    settings = _fetch_settings([], emulator, delay)
     if emulator:
-        settings.emulator_url = emulator
         offset = _emulator_clock_offset(emulator)
         if offset is not None and offset > settings.clock_offset_hours:
             follow_offset(offset)
             settings.clock_offset_hours = offset
-    settings.download_delay = delay if delay is not None else (0.0 if settings.emulator_url else settings.download_delay)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     engine.dispose()
