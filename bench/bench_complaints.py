@@ -11,9 +11,11 @@ Figures, each against a baseline measured in the same run on the same data:
   Baseline: the same facts (`gather_facts`, same queries) joined by plain string concatenation into a letter and
   inserted as complaint rows — what the store alone costs without templates, audit or state machine.
 - export: `export_batch` without the PDF = 2,000 HTML letters + the XLSX sheet (every cell neutralised) + the
-  evidence ZIP (every file re-hashed and checked, manifest.json + manifest.csv). Target ≤ 10 s. Baseline: the
-  same bytes written without templates: letters by string concatenation with html.escape, the same sheet
-  columns written with openpyxl as plain values, the same files zipped with the same compression, no hashing.
+  evidence ZIP (every file re-hashed and checked, manifest.json + manifest.csv). Baseline: the same bytes written
+  without templates: letters by string concatenation with html.escape, the same sheet columns written with
+  openpyxl as plain values, the same files zipped with the same compression, no hashing.
+- draft + export: the two above together, the issue's target: ≤ 10 s for 2,000 (evidence already captured).
+  Baseline: the two baselines together.
 - pdf: all 2,000 letters printed by Chromium as ONE combined document (each letter on a new page; a letter fits
   one A4 page as a rule). Baseline: one `page.pdf` per letter (same browser, same page), measured on a sample
   and scaled to 2,000. Printing 2,000 separate PDFs is why the export prints one document per batch.
@@ -254,8 +256,9 @@ def run(quick: bool = False) -> list[Figure]:
         Figure(f"complaints: draft {label}", draft, "s", base_draft, "facts + string concatenation + insert",
                target="informational"),
         Figure(f"complaints: export {label} (letters HTML + XLSX + ZIP)", export, "s", base_export,
-               "same bytes without templates, hashing or neutralising", target="value <= 10 s",
-               met=export <= 10.0 * (n / N)),
+               "same bytes without templates, hashing or neutralising", target="informational"),
+        Figure(f"complaints: draft + export {label}", draft + export, "s", base_draft + base_export,
+               "both baselines", target="value <= 10 s", met=draft + export <= 10.0 * (n / N)),
         Figure(f"complaints: letters PDF {label} (one document, {pages} pages)", pdf, "s", each,
                f"one page.pdf per letter ({sample} measured, scaled)", target="value < baseline", met=pdf < each),
     ]

@@ -60,6 +60,35 @@ def write(
     ).scalars())
 
 
+# (action, entity_type, entity_id, before, after): one entry of a bulk write mixing actions.
+Entry = tuple[str, str, int | str, dict[str, Any] | None, dict[str, Any] | None]
+
+
+def write_many(session: Session, entries: Iterable[Entry], *, user: User | None = None, actor: str | None = None,
+               at: datetime | None = None) -> int:
+    """`write` for bulk work: entries of any actions (all with the same user and time), written in their order
+    in one executemany, without RETURNING (SQLite hands ids back in order only one row at a time). Returns how
+    many were written."""
+    at = at or utcnow()
+    who = actor or actor_name(user)
+    rows = [
+        {
+            "at": at,
+            "user_id": user.id if user else None,
+            "actor": who,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": str(entity_id),
+            "before": before,
+            "after": after,
+        }
+        for action, entity_type, entity_id, before, after in entries
+    ]
+    if rows:
+        session.execute(insert(AuditLog.__table__), rows)
+    return len(rows)
+
+
 def history(session: Session, entity_type: str, entity_id: int | str, limit: int = 200) -> list[AuditLog]:
     """A record's entries, newest first."""
     return list(session.execute(

@@ -37,8 +37,8 @@ from takedown.complaints.drafting import (
     OPEN_STATES,
     DraftError,
     channel_of,
-    draft_for_case,
-    next_filing,
+    draft_many,
+    next_filings,
 )
 from takedown.complaints.letters import LetterError
 from takedown.complaints.package import build_filing
@@ -106,13 +106,13 @@ def build_batches(session: Session, cases: Iterable[int] | CaseFilter, *, user: 
     at = clock.now(settings)
     actor = audit.actor_name(user)
     groups: dict[tuple[str, str], list[Complaint]] = {}
-    for case in _select_cases(session, cases):
-        channel_id, attempt = next_filing(session, case, catalog)
-        try:
-            complaint = draft_for_case(session, case, channel=channel_id, attempt=attempt, actor=actor,
-                                       user_id=user.id if user else None, settings=settings, catalog=catalog)
-        except (DraftError, LetterError) as exc:
-            _report(errors, case.id, str(exc))
+    selected = _select_cases(session, cases)
+    drafted = draft_many(session, [(case, channel_id, attempt) for case, (channel_id, attempt)
+                                   in zip(selected, next_filings(session, selected, catalog), strict=True)],
+                         actor=actor, user_id=user.id if user else None, settings=settings, catalog=catalog)
+    for case, complaint in zip(selected, drafted, strict=True):
+        if isinstance(complaint, (DraftError, LetterError)):
+            _report(errors, case.id, str(complaint))
             continue
         if complaint.state not in (CS.DRAFT, CS.FAILED):
             continue  # queued in another batch, or gone out already

@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import func, select
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from sqlalchemy import bindparam, func, literal_column, select, union_all
 from sqlmodel import Session
 
 from takedown.complaints.channels import Catalog, Channel, default_catalog
@@ -130,9 +131,13 @@ def positive_reasons(session: Session, post_id: int) -> list[dict[str, Any]]:
     score = session.execute(
         select(Score).where(Score.post_id == post_id).order_by(Score.created_at.desc(), Score.id.desc()).limit(1)
     ).scalars().first()
+    return _positive(score.reasons if score else [])
+
+
+def _positive(stored: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
-    for r in (score.reasons if score else []) or []:
+    for r in stored or []:
         try:
             weight = float(r.get("weight", 0) or 0)
         except (TypeError, ValueError):
@@ -165,29 +170,19 @@ def _groups(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: -g["weight"])
 
 
-def _contacts(session: Session, post: Post) -> list[dict[str, str]]:
-    rows = list(session.execute(
-        select(Contact.type, Contact.value).join(PostContact, PostContact.contact_id == Contact.id)
-        .where(PostContact.post_id == post.id).order_by(Contact.id)
-    ).all())
-    found = [{"label": CONTACT_LABELS.get(t, "联系方式"), "value": v, "where": "作品"} for t, v in rows]
-    if post.author_id is not None:
-        known = {(c["label"], c["value"]) for c in found}
-        for t, v in session.execute(
-            select(Contact.type, Contact.value).join(AuthorContact, AuthorContact.contact_id == Contact.id)
-            .where(AuthorContact.author_id == post.author_id).order_by(Contact.id)
-        ).all():
-            label = CONTACT_LABELS.get(t, "联系方式")
-            if (label, v) not in known:
-                found.append({"label": label, "value": v, "where": "作者主页"})
+def _contacts(in_post: list[tuple[str, str]], of_author: list[tuple[str, str]]) -> list[dict[str, str]]:
+    """The post's own contacts, then those of its author's page it does not show itself."""
+    found = [{"label": CONTACT_LABELS.get(t, "联系方式"), "value": v, "where": "作品"} for t, v in in_post]
+    known = {(c["label"], c["value"]) for c in found}
+    for t, v in of_author:
+        label = CONTACT_LABELS.get(t, "联系方式")
+        if (label, v) not in known:
+            found.append({"label": label, "value": v, "where": "作者主页"})
     return found
 
 
-def _sightings(session: Session, post_id: int) -> dict[str, Any] | None:
-    rows = list(session.execute(
-        select(Sighting.keyword, Sighting.rank, Sighting.seen_at).where(Sighting.post_id == post_id)
-        .order_by(Sighting.seen_at, Sighting.id)
-    ).all())
+def _sightings(rows: list[tuple[str, int, datetime]]) -> dict[str, Any] | None:
+    """rows: (keyword, rank, seen_at) in the order they were seen."""
     if not rows:
         return None
     keywords: list[str] = []
@@ -216,7 +211,9 @@ def _notices(channel: Channel, reasons: list[dict[str, Any]]) -> list[dict[str, 
     return out
 
 
-def _evidence_files(evidence: Evidence | None, client_ref: str) -> list[dict[str, Any]]:
+def evidence_files(evidence: Any, client_ref: str) -> list[dict[str, Any]]:
+    """The capture's files as a complaint names them (`<kind>-<client_ref>.<ext>`), path relative to the
+    evidence root, with their recorded SHA-256. `evidence`: an Evidence or a row with its `files`."""
     if evidence is None:
         return []
     files = []
@@ -229,7 +226,7 @@ def _evidence_files(evidence: Evidence | None, client_ref: str) -> list[dict[str
     return files
 
 
-def _metrics(post: Post) -> str:
+def _metrics(post: Any) -> str:
     parts, seen = [], set()
     for key, label in METRIC_LABELS:
         value = (post.metrics or {}).get(key)
@@ -239,61 +236,212 @@ def _metrics(post: Post) -> str:
     return "、".join(parts)
 
 
+# Chunks of ids per IN (...): far below every database's limit on bound parameters.
+_CHUNK = 500
+
+
+def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class _Author(NamedTuple):
+    id: int
+    nickname: str
+    platform_author_id: str
+    url: str
+
+
+@dataclass(slots=True)
+class CaseFacts:
+    """What the store says about one case, for its letter: everything but the complaint's own reference (known
+    once its row exists), which `facts` adds."""
+
+    case_id: int
+    channel: Channel
+    attempt: int
+    post: Any  # the post's row
+    author: Any | None  # its author's row
+    others: int  # the author's other confirmed posts
+    evidence: Any | None  # the latest captured Evidence row
+    reasons: list[dict[str, Any]]
+    contacts: list[dict[str, str]]
+    sightings: dict[str, Any] | None
+    earlier: list[Complaint]  # this case's complaints of earlier attempts
+
+    def facts(self, client_ref: str, *, settings: Settings, catalog: Catalog,
+              today: datetime | None = None) -> dict[str, Any]:
+        """Everything a letter says about the case (what `gather_facts` returns)."""
+        post, author, evidence, channel, reasons = self.post, self.author, self.evidence, self.channel, self.reasons
+        platform_channel = catalog.for_platform(post.platform)
+        earlier = [{"channel": catalog.channels[c.channel].name if c.channel in catalog else c.channel,
+                    "date": date_cn(c.submitted_at or c.created_at), "ref": c.external_ref or c.client_ref,
+                    "state": c.state, "response": _clip(c.response, 80)} for c in self.earlier]
+        files = evidence_files(evidence, client_ref)
+        rh: RightsHolder = settings.rights_holder
+        documents = [{"name": name, "file": Path(rh.documents[name]).name if name in rh.documents else ""}
+                     for name in channel.attachments]
+        reasons_by_field: dict[str, int] = {}
+        for r in reasons:
+            reasons_by_field[r["field_label"]] = reasons_by_field.get(r["field_label"], 0) + 1
+        return {
+            "channel": channel, "platform_name": platform_channel.name if platform_channel.platforms else post.platform,
+            "national": not channel.platforms, "attempt": self.attempt, "client_ref": client_ref,
+            "case_id": self.case_id,
+            "post": {"id": post.platform_post_id, "url": post.url, "title": _clip(post.title, TITLE_MAX),
+                     "published": date_cn(post.published_at), "metrics": _metrics(post),
+                     "hashtags": [h for h in (post.hashtags or [])][:5]},
+            "author": ({"nickname": author.nickname or author.platform_author_id, "id": author.platform_author_id,
+                        "url": author.url, "others": self.others} if author else None),
+            "reasons": reasons, "groups": _groups(reasons), "fields": reasons_by_field,
+            "contacts": self.contacts, "sightings": self.sightings,
+            "notices": _notices(channel, reasons), "rules": [r.title for r in channel.rules],
+            "evidence": ({"url": evidence.url, "utc": fmt_utc(evidence.captured_at),
+                          "china": fmt_china(evidence.captured_at), "files": files} if evidence else None),
+            "documents": documents, "earlier": earlier, "rh": rh,
+            "today": date_cn(today or datetime.now(UTC)),
+        }
+
+
+class _FactQueries(NamedTuple):
+    posts: Any
+    evidence: Any
+    scores: Any
+    sightings: Any
+    contacts: Any
+
+
+@lru_cache(maxsize=1)
+def _fact_queries() -> _FactQueries:
+    """The statements `load_facts` runs, built once: building a statement costs more than running it on a
+    small chunk, and an expanding IN keeps one cached compilation whatever the chunk's size."""
+    post_t, author_t, ev_t, score_t = Post.__table__, Author.__table__, Evidence.__table__, Score.__table__
+    contact_t, pc_t, ac_t, sight_t = (Contact.__table__, PostContact.__table__, AuthorContact.__table__,
+                                      Sighting.__table__)
+    post_ids, author_ids = bindparam("posts", expanding=True), bindparam("authors", expanding=True)
+    other = post_t.alias("other")
+    others = (select(func.count()).select_from(other)
+              .where(other.c.author_id == post_t.c.author_id, other.c.id != post_t.c.id,
+                     other.c.review_state == ReviewState.CONFIRMED.value)
+              .scalar_subquery())
+    return _FactQueries(
+        posts=select(post_t.c.id, post_t.c.platform, post_t.c.platform_post_id, post_t.c.url, post_t.c.title,
+                     post_t.c.published_at, post_t.c.metrics, post_t.c.hashtags, post_t.c.author_id,
+                     *[c.label(f"a_{c.name}") for c in (author_t.c.id, author_t.c.nickname,
+                                                        author_t.c.platform_author_id, author_t.c.url)],
+                     others.label("others"))
+        .select_from(post_t.outerjoin(author_t, author_t.c.id == post_t.c.author_id))
+        .where(post_t.c.id.in_(post_ids)),
+        evidence=select(ev_t.c.post_id, ev_t.c.url, ev_t.c.captured_at, ev_t.c.files)
+        .where(ev_t.c.post_id.in_(post_ids), ev_t.c.status == "captured")
+        .order_by(ev_t.c.post_id, ev_t.c.captured_at.desc(), ev_t.c.id.desc()),
+        scores=select(score_t.c.post_id, score_t.c.reasons).where(score_t.c.post_id.in_(post_ids))
+        .order_by(score_t.c.post_id, score_t.c.created_at.desc(), score_t.c.id.desc()),
+        sightings=select(sight_t.c.post_id, sight_t.c.keyword, sight_t.c.rank, sight_t.c.seen_at)
+        .where(sight_t.c.post_id.in_(post_ids)).order_by(sight_t.c.post_id, sight_t.c.seen_at, sight_t.c.id),
+        # Contacts shown in the posts (source 0) and on their authors' pages (1), each list in contact order.
+        contacts=union_all(
+            select(literal_column("0").label("src"), pc_t.c.post_id.label("owner"), contact_t.c.id,
+                   contact_t.c.type, contact_t.c.value)
+            .select_from(contact_t.join(pc_t, pc_t.c.contact_id == contact_t.c.id))
+            .where(pc_t.c.post_id.in_(post_ids)),
+            select(literal_column("1"), ac_t.c.author_id, contact_t.c.id, contact_t.c.type, contact_t.c.value)
+            .select_from(contact_t.join(ac_t, ac_t.c.contact_id == contact_t.c.id))
+            .where(ac_t.c.author_id.in_(author_ids)),
+        ).order_by("src", "owner", "id"),
+    )
+
+
+def latest_evidence_many(session: Session, post_ids: Sequence[int]) -> dict[int, Any]:
+    """Each post's latest captured Evidence row (post_id, url, captured_at, files), posts without one left out:
+    `latest_evidence` for many posts in a query per chunk."""
+    if session.autoflush:
+        session.flush()
+    conn = session.connection()
+    out: dict[int, Any] = {}
+    for chunk in _chunks(sorted(set(post_ids))):
+        for row in conn.execute(_fact_queries().evidence, {"posts": list(chunk)}):
+            out.setdefault(row.post_id, row)  # newest first
+    return out
+
+
+def load_facts(session: Session, items: Sequence[tuple[Case, Channel, int]], *,
+               require_evidence: bool = True,
+               complaints: dict[int, list[Complaint]] | None = None) -> list[CaseFacts | LetterError]:
+    """The facts of many cases in a few queries per chunk of cases (the same, query for query, whether one case
+    or two thousand): for each (case, channel, attempt) its CaseFacts, or the LetterError saying why no letter
+    can be written. `complaints`: each case's complaints when the caller already loaded them (ORM objects)."""
+    if session.autoflush:
+        session.flush()  # the queries below are plain SQL: they see what the session holds only once flushed
+    conn = session.connection()
+    q = _fact_queries()
+    post_ids = sorted({case.post_id for case, _, _ in items})
+    posts: dict[int, Any] = {}
+    evidence: dict[int, Any] = {}
+    scores: dict[int, list[dict[str, Any]] | None] = {}
+    contacts: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    sightings: dict[int, list[tuple[str, int, datetime]]] = {}
+    for chunk in _chunks(post_ids):
+        ids = {"posts": list(chunk)}
+        posts.update((row.id, row) for row in conn.execute(q.posts, ids))
+        # Every capture and score of the posts, newest first: the first of each post is its latest.
+        for row in conn.execute(q.evidence, ids):
+            evidence.setdefault(row.post_id, row)
+        for post_id, reasons in conn.execute(q.scores, ids):
+            scores.setdefault(post_id, reasons)
+        for post_id, keyword, rank, seen_at in conn.execute(q.sightings, ids):
+            sightings.setdefault(post_id, []).append((keyword, rank, seen_at))
+        authors = sorted({posts[p].author_id for p in chunk if p in posts and posts[p].author_id is not None})
+        for src, owner, _, kind, value in conn.execute(q.contacts, {**ids, "authors": authors}):
+            contacts.setdefault((src, owner), []).append((kind, value))
+    if complaints is None:
+        complaints = {}
+        later = sorted({case.id for case, _, attempt in items if attempt > 1})
+        for chunk in _chunks(later):
+            for c in session.execute(select(Complaint).where(Complaint.case_id.in_(chunk))
+                                     .order_by(Complaint.case_id, Complaint.attempt, Complaint.id)).scalars():
+                complaints.setdefault(c.case_id, []).append(c)
+
+    out: list[CaseFacts | LetterError] = []
+    reasons_of: dict[int, list[dict[str, Any]]] = {}
+    for case, channel, attempt in items:
+        post = posts.get(case.post_id)
+        if post is None:
+            out.append(LetterError(f"case {case.id}: its post {case.post_id} does not exist"))
+            continue
+        if post.id not in evidence and require_evidence:
+            out.append(LetterError(f"case {case.id}: post {post.id} has no captured evidence (screenshot, HTML, "
+                                   "hashes); capture it before drafting a complaint"))
+            continue
+        if post.id not in reasons_of:
+            reasons_of[post.id] = _positive(scores.get(post.id))
+        reasons = reasons_of[post.id]
+        if not reasons:
+            out.append(LetterError(f"case {case.id}: post {post.id} has no scored reason with positive weight to "
+                                   "quote"))
+            continue
+        author = None if post.a_id is None else _Author(post.a_id, post.a_nickname, post.a_platform_author_id,
+                                                        post.a_url)
+        own = contacts.get((0, post.id), [])
+        out.append(CaseFacts(
+            case_id=case.id, channel=channel, attempt=attempt, post=post, author=author,
+            others=post.others if author else 0, evidence=evidence.get(post.id), reasons=reasons,
+            contacts=_contacts(own, contacts.get((1, post.author_id), []) if post.author_id is not None else []),
+            sightings=_sightings(sightings.get(post.id, [])),
+            earlier=[c for c in complaints.get(case.id, []) if c.attempt < attempt] if attempt > 1 else [],
+        ))
+    return out
+
+
 def gather_facts(session: Session, case: Case, *, channel: Channel, attempt: int, client_ref: str,
                  settings: Settings, catalog: Catalog | None = None, today: datetime | None = None,
                  require_evidence: bool = True) -> dict[str, Any]:
     """Everything a letter says about one case, from the store."""
     catalog = catalog or default_catalog()
-    post = session.get(Post, case.post_id)
-    if post is None:
-        raise LetterError(f"case {case.id}: its post {case.post_id} does not exist")
-    author = session.get(Author, post.author_id) if post.author_id is not None else None
-    evidence = latest_evidence(session, post.id)
-    if evidence is None and require_evidence:
-        raise LetterError(f"case {case.id}: post {post.id} has no captured evidence (screenshot, HTML, hashes); "
-                          "capture it before drafting a complaint")
-    reasons = positive_reasons(session, post.id)
-    if not reasons:
-        raise LetterError(f"case {case.id}: post {post.id} has no scored reason with positive weight to quote")
-    platform_channel = catalog.for_platform(post.platform)
-    others = 0
-    if author is not None:
-        others = session.execute(
-            select(func.count()).select_from(Post).where(
-                Post.author_id == author.id, Post.id != post.id, Post.review_state == ReviewState.CONFIRMED)
-        ).scalar_one()
-    earlier = []
-    if attempt > 1:
-        for c in session.execute(
-            select(Complaint).where(Complaint.case_id == case.id, Complaint.attempt < attempt)
-            .order_by(Complaint.attempt, Complaint.id)
-        ).scalars():
-            earlier.append({"channel": catalog.channels[c.channel].name if c.channel in catalog else c.channel,
-                            "date": date_cn(c.submitted_at or c.created_at), "ref": c.external_ref or c.client_ref,
-                            "state": c.state, "response": _clip(c.response, 80)})
-    files = _evidence_files(evidence, client_ref)
-    rh: RightsHolder = settings.rights_holder
-    documents = [{"name": name, "file": Path(rh.documents[name]).name if name in rh.documents else ""}
-                 for name in channel.attachments]
-    reasons_by_field: dict[str, int] = {}
-    for r in reasons:
-        reasons_by_field[r["field_label"]] = reasons_by_field.get(r["field_label"], 0) + 1
-    return {
-        "channel": channel, "platform_name": platform_channel.name if platform_channel.platforms else post.platform,
-        "national": not channel.platforms, "attempt": attempt, "client_ref": client_ref, "case_id": case.id,
-        "post": {"id": post.platform_post_id, "url": post.url, "title": _clip(post.title, TITLE_MAX),
-                 "published": date_cn(post.published_at), "metrics": _metrics(post),
-                 "hashtags": [h for h in (post.hashtags or [])][:5]},
-        "author": ({"nickname": author.nickname or author.platform_author_id, "id": author.platform_author_id,
-                    "url": author.url, "others": others} if author else None),
-        "reasons": reasons, "groups": _groups(reasons), "fields": reasons_by_field,
-        "contacts": _contacts(session, post), "sightings": _sightings(session, post.id),
-        "notices": _notices(channel, reasons), "rules": [r.title for r in channel.rules],
-        "evidence": ({"url": evidence.url, "utc": fmt_utc(evidence.captured_at),
-                      "china": fmt_china(evidence.captured_at), "files": files} if evidence else None),
-        "documents": documents, "earlier": earlier, "rh": rh,
-        "today": date_cn(today or datetime.now(UTC)),
-    }
+    [found] = load_facts(session, [(case, channel, attempt)], require_evidence=require_evidence)
+    if isinstance(found, LetterError):
+        raise found
+    return found.facts(client_ref, settings=settings, catalog=catalog, today=today)
 
 
 # --- rendering --------------------------------------------------------------------------------------------
@@ -301,9 +449,12 @@ def gather_facts(session: Session, case: Case, *, channel: Channel, attempt: int
 
 @lru_cache(maxsize=2)
 def environment(templates_dir: str = str(TEMPLATES_DIR)) -> Environment:
+    # auto_reload off: templates ship with the code, and checking each file's mtime on every letter (and every
+    # template it extends or includes) is a measurable part of drafting thousands of them.
     env = Environment(
         loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(["html.j2", "html"]),
         undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False,
+        auto_reload=False,
     )
     env.globals["SEP"] = PART_SEPARATOR
     env.filters["cn_num"] = _cn_num  # ordinals: 一、二、三
@@ -339,6 +490,18 @@ def template_name(channel: Channel, templates_dir: Path = TEMPLATES_DIR) -> str:
     return name
 
 
+_letter_templates: dict[tuple[str, str], Template] = {}
+
+
+def _letter_template(channel: Channel, templates_dir: Path) -> Template:
+    key = (str(templates_dir), channel.id)
+    template = _letter_templates.get(key)
+    if template is None:
+        template = environment(key[0]).get_template(template_name(channel, templates_dir))
+        _letter_templates[key] = template
+    return template
+
+
 def subject_for(facts: dict[str, Any]) -> str:
     post = facts["post"]
     what = f"{facts['platform_name']}作品{post['id']}"
@@ -347,9 +510,8 @@ def subject_for(facts: dict[str, Any]) -> str:
 
 
 def render_letter(facts: dict[str, Any], templates_dir: Path = TEMPLATES_DIR) -> Letter:
-    env = environment(str(templates_dir))
     facts = _clean(facts)
-    rendered = env.get_template(template_name(facts["channel"], templates_dir)).render(**facts)
+    rendered = _letter_template(facts["channel"], templates_dir).render(**facts)
     parts = rendered.split(PART_SEPARATOR)
     if len(parts) != 3:
         raise LetterError(f"template for channel {facts['channel'].id!r} must render letterhead, content and "

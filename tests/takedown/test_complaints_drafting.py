@@ -4,18 +4,22 @@ of near-identical posts share nothing but the letterhead; drafting is idempotent
 from __future__ import annotations
 
 import itertools
+import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
+from sqlmodel import Session
 
-from takedown import audit
+from takedown import audit, clock, tracking
+from takedown.complaints import drafting
 from takedown.complaints.channels import DEFAULT_CHANNELS_PATH, ChannelsError, default_catalog, load_channels
-from takedown.complaints.drafting import DraftError, draft_all, draft_for_case, edit_draft
-from takedown.complaints.letters import gather_facts, render_letter
+from takedown.complaints.drafting import DraftError, draft_all, draft_for_case, edit_draft, next_filing
+from takedown.complaints.letters import LetterError, gather_facts, render_letter
 from takedown.db import session_scope
-from takedown.models import Case, CaseState, Complaint, Evidence, Post, User
+from takedown.models import AuditLog, Case, CaseState, Complaint, Evidence, Post, User
 from tests.takedown.complaints_seed import REASONS, PostSpec, seed_cases, settings_for, similar_posts
 
 CHANNEL_IDS = ("douyin", "kuaishou", "bilibili", "xiaohongshu", "weibo", "weixin_channels", "12377")
@@ -250,3 +254,183 @@ def test_escalation_and_revival_draft_the_next_filing(engine, tmp_path: Path):
         [batch] = build_batches(session, [case_id], user=None, method="export", settings=settings)
         again = session.execute(select(Complaint).where(Complaint.batch_id == batch.id)).scalar_one()
         assert again.attempt == 4 and again.state == "queued" and case.state == CaseState.DRAFTED
+
+
+# --- many cases at once -------------------------------------------------------------------------------------
+
+FIXED_NOW = datetime(2026, 11, 3, 4, 5, 6, tzinfo=UTC)
+
+
+def _outcome(session, complaints_before: int, audit_before: int, errors) -> str:
+    """What a drafting run left in the session (complaints, cases, audit entries per record, errors) as text, with
+    each complaint id replaced by its (case, channel, attempt): ids from a sequence differ between runs."""
+    rows = session.execute(select(Complaint).where(Complaint.id > complaints_before)).scalars().all()
+    key = {c.id: f"{c.case_id}/{c.channel}/{c.attempt}" for c in rows}
+    complaints = sorted((key[c.id], c.method, c.state, c.subject, c.body, c.client_ref, c.batch_id) for c in rows)
+    cases = {c.id: tracking.snapshot(c) for c in session.execute(select(Case)).scalars()}
+    entries = [(e.entity_type, key.get(int(e.entity_id), e.entity_id) if e.entity_type == "complaint" else e.entity_id,
+                e.action, e.actor, e.user_id, e.at, e.before, e.after)
+               for e in session.execute(select(AuditLog).where(AuditLog.id > audit_before).order_by(AuditLog.id))
+               .scalars()]
+    text = json.dumps([complaints, cases, entries, errors], ensure_ascii=False, sort_keys=True, default=str)
+    text = re.sub(r"TD-(\d+)-", lambda m: f"TD-{key.get(int(m.group(1)), m.group(1))}-", text)
+    return re.sub(r"complaint (\d+) ", lambda m: f"complaint {key.get(int(m.group(1)), m.group(1))} ", text)
+
+
+def _marks(session) -> tuple[int, int]:
+    return (session.execute(select(func.max(Complaint.id))).scalar() or 0,
+            session.execute(select(func.max(AuditLog.id))).scalar() or 0)
+
+
+def test_drafting_many_at_once_is_drafting_each_in_turn(engine, tmp_path: Path, monkeypatch):
+    """draft_all (facts loaded together, rows and audit entries written in bulk) leaves exactly what drafting the
+    cases one by one leaves: the same letters, states, audit entries (in the same order) and refusals."""
+    monkeypatch.setattr(clock, "now", lambda settings=None: FIXED_NOW)
+    settings = settings_for(tmp_path, engine.url.render_as_string(hide_password=False))
+    specs = [*similar_posts(5), PostSpec(platform="bilibili", post_id="BV1", url="https://www.bilibili.com/video/BV1",
+                                         reasons=[dict(REASONS[0])], contacts=[], keywords=[], author_id="b1"),
+             PostSpec(platform="somewhere", post_id="sw-1", url="https://somewhere.example/sw-1",
+                      author_contacts=[("qq", "12345678")])]
+    ids = seed_cases(engine, settings, specs)
+    with session_scope(engine) as session:
+        session.execute(Evidence.__table__.delete().where(Evidence.post_id == session.get(Case, ids[2]).post_id))
+        session.get(Case, ids[3]).state = CaseState.CLOSED
+        # Case 4: filed, escalated, its re-filing not drafted yet (its letter cites the first filing).
+        first = draft_for_case(session, session.get(Case, ids[4]), settings=settings)
+        tracking.transition(session, session.get(Case, ids[4]), CaseState.FILED, actor="test")
+        first.state, first.external_ref = "submitted", "DY-1"
+        refile = tracking.escalate(session, session.get(Case, ids[4]), actor="test")
+        session.execute(Complaint.__table__.delete().where(Complaint.id == refile.complaint_id))
+        session.get(Case, ids[4]).state = CaseState.ESCALATED
+    asked = [*ids, ids[0], 999_999]
+
+    outcomes = []
+    for bulk in (False, True):
+        with Session(engine) as session:
+            before = _marks(session)
+            errors: list = []
+            if bulk:
+                drafted = draft_all(session, asked, settings=settings, errors=errors)
+            else:
+                drafted = []
+                for case_id in dict.fromkeys(asked):
+                    case = session.get(Case, case_id)
+                    if case is None:
+                        errors.append((case_id, f"case {case_id}: no such case"))
+                        continue
+                    channel, attempt = next_filing(session, case)
+                    try:
+                        drafted.append(draft_for_case(session, case, channel=channel, attempt=attempt,
+                                                      settings=settings))
+                    except (DraftError, LetterError) as exc:
+                        errors.append((case_id, str(exc)))
+            outcomes.append((_outcome(session, *before, errors), [(c.case_id, c.attempt) for c in drafted]))
+            session.rollback()
+    assert outcomes[0] == outcomes[1]
+    assert [e[0] for e in json.loads(outcomes[0][0])[3]] == [ids[2], ids[3], 999_999]
+
+
+def _count_statements(engine):
+    seen: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", count)
+
+
+def test_drafting_many_runs_the_same_statements_for_3_cases_or_12(engine, tmp_path: Path):
+    settings = settings_for(tmp_path, engine.url.render_as_string(hide_password=False))
+    ids = seed_cases(engine, settings, similar_posts(15))
+    counts = []
+    for chunk in (ids[:3], ids[3:]):
+        with session_scope(engine) as session:
+            seen, stop = _count_statements(engine)
+            try:
+                assert len(draft_all(session, chunk, settings=settings)) == len(chunk)
+            finally:
+                stop()
+            counts.append(len(seen))
+    assert counts[0] == counts[1], counts
+
+
+def test_a_filing_drafted_meanwhile_by_another_process_is_theirs(engine, tmp_path: Path, monkeypatch):
+    """The unique constraint decides a race: a complaint another process inserted between our check and our
+    insert is the case's complaint; ours is not stored, not audited, and the others are drafted."""
+    settings = settings_for(tmp_path, engine.url.render_as_string(hide_password=False))
+    ids = seed_cases(engine, settings, similar_posts(3))
+    real = drafting.load_facts
+
+    def racing(session, items, **kwargs):
+        found = real(session, items, **kwargs)
+        session.execute(Complaint.__table__.insert().values(
+            case_id=ids[1], channel="douyin", method="portal", attempt=1, state="draft", subject="theirs",
+            body="theirs", edited=False, client_ref="TD-theirs", created_at=FIXED_NOW, external_ref="",
+            response=""))
+        return found
+
+    monkeypatch.setattr(drafting, "load_facts", racing)
+    with session_scope(engine) as session:
+        drafted = draft_all(session, ids, settings=settings)
+        assert [c.case_id for c in drafted] == ids and drafted[1].subject == "theirs"
+        assert session.get(Case, ids[1]).state == CaseState.EVIDENCE_CAPTURED
+        assert [e.action for e in audit.history(session, "complaint", drafted[1].id)] == []
+        assert session.get(Case, ids[0]).state == session.get(Case, ids[2]).state == CaseState.DRAFTED
+        assert len(session.execute(select(Complaint)).scalars().all()) == 3
+
+
+def test_a_letter_that_fails_stores_nothing_for_its_case_only(engine, tmp_path: Path, monkeypatch):
+    settings = settings_for(tmp_path, engine.url.render_as_string(hide_password=False))
+    *ids, more_a, more_b = seed_cases(engine, settings, [*similar_posts(3),
+                                                          *similar_posts(2, platform="kuaishou",
+                                                                         base="https://www.kuaishou.com")])
+    more = [more_a, more_b]
+    real = drafting.render_letter
+
+    def failing(facts, error=LetterError):
+        if facts["case_id"] == ids[1]:
+            raise error(f"case {ids[1]}: cannot render")
+        return real(facts)
+
+    monkeypatch.setattr(drafting, "render_letter", failing)
+    with session_scope(engine) as session:
+        errors: list = []
+        drafted = draft_all(session, ids, settings=settings, errors=errors)
+        assert [c.case_id for c in drafted] == [ids[0], ids[2]] and errors == [(ids[1], f"case {ids[1]}: cannot render")]
+        assert session.execute(select(Complaint.case_id).order_by(Complaint.id)).scalars().all() == [ids[0], ids[2]]
+        assert session.get(Case, ids[1]).state == CaseState.EVIDENCE_CAPTURED
+    # Anything else is a bug: it propagates, and the rows of the cases drafted with it are not left behind.
+    monkeypatch.setattr(drafting, "render_letter", lambda facts: failing(facts, RuntimeError))
+    with session_scope(engine) as session:
+        with pytest.raises(RuntimeError):
+            draft_all(session, [*more, ids[1]], settings=settings)
+        assert session.execute(select(Complaint.case_id)).scalars().all() == [ids[0], ids[2]]
+
+
+def test_moving_many_cases_at_once_is_moving_each(engine):
+    """tracking.transition_many (used for drafting in bulk) changes, stamps and audits each case exactly as
+    tracking.transition does, for every move the state machine allows; one refused move moves none."""
+    from tests.takedown.case_helpers import T0, author, post
+
+    with session_scope(engine) as session:
+        by = author(session)
+        pairs = [(s, t) for s, targets in tracking.TRANSITIONS.items() for t in sorted(targets)]
+        for n, (state, target) in enumerate(pairs):
+            one, many = (tracking.open_case(session, post(session, f"p{n}-{k}", by=by), actor="test", at=T0)
+                         for k in "ab")
+            for case in (one, many):
+                case.state, case.filed_at, case.removed_at = state, T0, T0 + timedelta(hours=5)
+                case.escalation_level = n % 3
+            at = T0 + timedelta(days=1)
+            tracking.transition(session, one, target, actor="test", at=at, note="why")
+            tracking.transition_many(session, [(many, target, "why")], actor="test", at=at)
+            assert tracking.snapshot(one) == tracking.snapshot(many), (state, target)
+            a, b = (audit.history(session, "case", c.id)[0] for c in (one, many))
+            assert (a.action, a.before, a.after) == (b.action, b.before, b.after)
+        left = tracking.open_case(session, post(session, "left", by=by), actor="test", at=T0)
+        right = tracking.open_case(session, post(session, "right", by=by), actor="test", at=T0)
+        with pytest.raises(tracking.IllegalTransition, match=f"case {right.id}"):
+            tracking.transition_many(session, [(left, CaseState.EVIDENCE_CAPTURED, ""),
+                                               (right, CaseState.FILED, "")], actor="test")
+        assert left.state == right.state == CaseState.CONFIRMED

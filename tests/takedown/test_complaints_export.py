@@ -8,20 +8,22 @@ import hashlib
 import io
 import json
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from emulator.server import running
 from takedown.complaints.batches import build_batches, file_batch
 from takedown.complaints.export import SHEET_COLUMNS, export_batch, inert
 from takedown.db import session_scope
-from takedown.models import Batch, Case, CaseState, Complaint, Evidence
+from takedown.evidence import evidence_root, record_capture
+from takedown.models import Batch, Case, CaseState, Complaint, Evidence, Post
 from tests.conftest import needs_chromium
-from tests.takedown.complaints_seed import PostSpec, seed_cases, settings_for, similar_posts
+from tests.takedown.complaints_seed import START, PostSpec, seed_cases, settings_for, similar_posts, tiny_png
 
 HOSTILE = ['=HYPERLINK("http://x","y")', "+1", "-2", "@SUM(A1)", "\t=1+1", "\r=2", "＝1+1"]
 
@@ -140,3 +142,59 @@ def test_the_exported_sheet_is_what_the_portals_bulk_upload_takes(engine, tmp_pa
         assert answer.json()["created"] == [True, True, True]
         desk = httpx.get(f"{base}/_emu/complaints").json()["complaints"]
         assert sorted(d["post"]["post_id"] for d in desk) == sorted(ids)
+
+
+def test_a_large_evidence_file_is_streamed_into_the_archive_and_checked(engine, tmp_path: Path):
+    """A file bigger than one read block goes into the archive in blocks, hashed as it is written."""
+    settings = _settings(engine, tmp_path)
+    case_ids = seed_cases(engine, settings, similar_posts(2, platform="xiaohongshu"))
+    big = ("<html><body>" + "<p>停息挂账、征信修复，一对一上岸指导</p>" * 60_000 + "</body></html>").encode()
+    assert len(big) > 2 * 1024 * 1024
+    with session_scope(engine) as session:
+        post = session.get(Post, session.get(Case, case_ids[1]).post_id)
+        record_capture(session, post, post.url, tiny_png("again"), big, captured_at=START + timedelta(days=2),
+                       root=evidence_root(settings))
+        [batch] = build_batches(session, case_ids, user=None, settings=settings)
+        result = export_batch(session, batch.id, settings=settings, pdf=False)
+        ref = session.execute(select(Complaint.client_ref).where(Complaint.case_id == case_ids[1])).scalar_one()
+    with zipfile.ZipFile(result.files["evidence"]) as zf:
+        assert zf.read(f"{ref}/html-{ref}.html") == big
+        [entry] = [m for m in json.loads(zf.read("manifest.json"))["files"] if m["file"] == f"{ref}/html-{ref}.html"]
+        assert entry["sha256"] == hashlib.sha256(big).hexdigest() and entry["bytes"] == len(big)
+        assert zf.getinfo(f"{ref}/html-{ref}.html").compress_type == zipfile.ZIP_DEFLATED
+        assert zf.getinfo(f"{ref}/screenshot-{ref}.png").compress_type == zipfile.ZIP_STORED
+
+
+def test_text_that_reads_as_an_error_value_stays_text(engine, tmp_path: Path):
+    settings = _settings(engine, tmp_path)
+    specs = similar_posts(2, platform="xiaohongshu", base="https://www.xiaohongshu.com")
+    specs[0].title, specs[1].nickname = "#N/A", "#REF!"
+    case_ids = seed_cases(engine, settings, specs)
+    with session_scope(engine) as session:
+        [batch] = build_batches(session, case_ids, user=None, settings=settings)
+        result = export_batch(session, batch.id, settings=settings, pdf=False)
+    rows = list(load_workbook(result.files["sheet"]).active.iter_rows(min_row=2))
+    cells = [rows[0][SHEET_COLUMNS.index("标题")], rows[1][SHEET_COLUMNS.index("发布账号")]]
+    assert [(c.value, c.data_type) for c in cells] == [("#N/A", "s"), ("#REF!", "s")]
+
+
+def test_exporting_runs_the_same_statements_for_3_complaints_or_9(engine, tmp_path: Path):
+    settings = _settings(engine, tmp_path)
+    case_ids = seed_cases(engine, settings, similar_posts(12, platform="xiaohongshu"))
+    counts = []
+    for chunk in (case_ids[:3], case_ids[3:]):
+        with session_scope(engine) as session:
+            [batch] = build_batches(session, chunk, user=None, settings=settings)
+        seen: list[str] = []
+
+        def count(conn, cursor, statement, parameters, context, executemany, seen=seen):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            with session_scope(engine) as session:
+                export_batch(session, batch.id, settings=settings, pdf=False)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        counts.append(len(seen))
+    assert counts[0] == counts[1], counts
