@@ -10,19 +10,19 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
-from takedown.scoring.contacts import HOTLINES, FoundContact, scan_contacts
+from takedown.scoring.contacts import CONTACT_HINT_RE, HOTLINES, QQ_CUE_RE, FoundContact, scan_contacts
 from takedown.scoring.fields import FIELD_LABELS, Segment
 from takedown.scoring.lexicon import Lexicon
-from takedown.scoring.normalise import SEGMENT_SEPARATOR, Evasion, Normalised, normalise
-from takedown.scoring.results import Reason
-from takedown.scoring.rules import NEGATIVE_CATEGORIES, POSITIVE_CATEGORIES, RuleSet
+from takedown.scoring.normalise import SEGMENT_SEPARATOR, Evasion, Normalised, normalise, normalise_many
+from takedown.scoring.regexopt import Batch
+from takedown.scoring.results import Reason, shared_reason
+from takedown.scoring.rules import NEGATIVE_CATEGORIES, POSITIVE_CATEGORIES, Hit, RuleSet
 
 JOINER = "\n" + SEGMENT_SEPARATOR + "\n"
 
@@ -104,6 +104,54 @@ class SegmentContact(NamedTuple):
     quoted: bool  # inside quotation marks: a warning or a news item quoting the advert it is about
 
 
+class Prepared(NamedTuple):
+    """What SegmentFacts reads from a field value with regular expressions, worked out for many values at once
+    by `prepare` (one scan per expression for them all) or for one by `prepare_one`."""
+
+    norm: Normalised
+    hits: list[Hit]  # the rule hits in norm.text, read as the value's field
+    points: bool  # norm.text sends readers to the comments (_POINTS_TO_COMMENTS_RE)
+    topic: bool  # a topic word (True when the rules have none)
+    weak: frozenset[str]  # the weak topic words found
+    quotes: list[tuple[int, int]]  # spans of quotations in norm.text
+    contacts_maybe: bool  # norm.base has something scan_contacts looks at (else it finds nothing)
+
+
+def prepare(fields: list[str], texts: list[str], rules: RuleSet, lexicon: Lexicon) -> list[Prepared]:
+    norms = normalise_many(texts, lexicon)
+    batch = Batch([n.text for n in norms])
+    hits = rules.match_many(batch, fields)
+    points = batch.having(_POINTS_TO_COMMENTS_RE)
+    if rules.topic_re is not None:
+        topic: set[int] = set()
+        for rx in rules.topic_res:
+            topic |= batch.having(rx)
+    else:
+        topic = set(range(len(batch)))
+    weak = batch.finditer(rules.weak_union) if rules.weak_union is not None else {}
+    quotes = batch.finditer(_QUOTE_RE)
+    bases = Batch([n.base for n in norms])
+    contacts = bases.having(CONTACT_HINT_RE) | bases.having(QQ_CUE_RE)
+    none: frozenset[str] = frozenset()
+    return [Prepared(n, hits[k], k in points, k in topic,
+                     frozenset(m[2] for m in weak[k]) if k in weak else none,
+                     [(a, b) for a, b, _ in quotes[k]] if k in quotes else [], k in contacts)
+            for k, n in enumerate(norms)]
+
+
+def prepare_one(field: str, text: str, rules: RuleSet, lexicon: Lexicon) -> Prepared:
+    norm = normalise(text, lexicon)
+    ntext = norm.text
+    return Prepared(
+        norm, rules.match(ntext, [0], [len(ntext)], [field]) if ntext else [],
+        bool(_POINTS_TO_COMMENTS_RE.search(ntext)),
+        bool(rules.topic_re.search(ntext)) if rules.topic_re is not None else True,
+        frozenset(rules.topic_weak_re.findall(ntext)) if rules.topic_weak_re is not None else frozenset(),
+        [m.span() for m in _QUOTE_RE.finditer(ntext)],
+        True,
+    )
+
+
 class SegmentFacts:
     """Everything the scorer needs from one field value (a title, a bio, one comment), computed once and
     cached by (field, text): authors' bios and hashtags repeat across their posts, and a record is then
@@ -113,105 +161,143 @@ class SegmentFacts:
         "field", "text", "ntext", "author_comment", "points_to_comments", "topic", "weak_words",
         "evasion_rule", "rule_best", "quotable", "quoted", "reasons", "evasion_values", "spaced_chars",
         "split_symbols", "splits", "zero_width", "fullwidth", "contacts", "bare", "qq_cue", "hit_count",
-        "model_part", "norm", "negative_context",
+        "model_part", "norm", "negative_context", "flags", "counts",
     )
 
-    def __init__(self, field: str, text: str, rules: RuleSet, lexicon: Lexicon, keep_norm: bool = False) -> None:
+    def __init__(self, field: str, text: str, rules: RuleSet, lexicon: Lexicon, keep_norm: bool = False,
+                 pre: Prepared | None = None) -> None:
+        """`pre`: `prepare_one(field, text, ...)`, when the caller has it already."""
         self.field = field
         self.text = text
-        norm = normalise(text, lexicon)
+        if pre is None:
+            pre = prepare_one(field, text, rules, lexicon)
+        norm = pre.norm
         ntext = norm.text
         self.ntext = ntext
-        # what the learned model makes of this field value: (contribution to its logit, [(sort key, reason) of
-        # its strongest n-grams]), filled in by the cache for a whole batch of new field values at once
-        self.model_part: tuple[float, list[tuple[float, Reason]]] | None = None
+        # what the learned model makes of this field value: (contribution to its logit, [(sort key, (field,
+        # quote), reason) of its strongest n-grams]), filled in by the cache for a batch of new values at once
+        self.model_part: tuple[float, list[tuple[float, tuple[str, str], Reason]]] | None = None
         self.norm: Normalised | None = norm if keep_norm else None
         self.author_comment = field == "comments" and bool(_AUTHOR_COMMENT_RE.match(text.lower()))
         others = field == "comments" and not self.author_comment
-        self.points_to_comments = field in ("title", "desc", "bio") and bool(_POINTS_TO_COMMENTS_RE.search(ntext))
+        self.points_to_comments = field in ("title", "desc", "bio") and pre.points
         if others:  # other people's comments say nothing about what the post is about
             self.topic, self.weak_words = False, frozenset()
         else:
-            self.topic = bool(rules.topic_re.search(ntext)) if rules.topic_re is not None else True
-            self.weak_words = (frozenset(rules.topic_weak_re.findall(ntext))
-                               if rules.topic_weak_re is not None else frozenset())
+            self.topic, self.weak_words = pre.topic, pre.weak
 
-        hits = rules.match(ntext, [0], [len(ntext)], [field]) if ntext else []
+        hits = pre.hits
         self.hit_count = len(hits)
-        self.evasion_rule = any(h.rule.category == "evasion" for h in hits) and not others
-        quotes = [m.span() for m in _QUOTE_RE.finditer(ntext)] if hits else []
         rule_best: dict[str, tuple[float, str]] = {}
         quotable = quoted_n = 0
         reasons: list[Reason] = []
-        seen: set[tuple[str, int, int]] = set()
-        for h in hits:
-            rule = h.rule
-            quoted = bool(quotes) and _inside(quotes, h.start, h.end)
-            if rule.category in _QUOTABLE and field != "comments":
-                quotable += 1
-                quoted_n += quoted
-            f = _factor(rule.negative, others, ntext, h.start, quoted)
-            if f > 0:
-                w = abs(rule.weight) * f
-                if w > rule_best.get(rule.id, (0.0, ""))[0]:
-                    rule_best[rule.id] = (w, rule.category)
-            s, e = norm.span(h.start, h.end)
-            key = (rule.id, s, e)
-            if key in seen:
-                continue
-            seen.add(key)
-            quote = text[s:e].strip()
-            if quote:
-                reasons.append(Reason(rule.id, rule.category, field, quote, round(rule.weight * f, 3),
-                                      rule.explanation))
-        self.rule_best = tuple((rid, w, _CAT_INDEX[cat]) for rid, (w, cat) in rule_best.items())
+        evasion_rule = False
+        if hits:
+            quotes = pre.quotes
+            seen: set[tuple[str, int, int]] = set()
+            span = norm.span
+            for h in hits:
+                rule = h.rule
+                category = rule.category
+                if category == "evasion":
+                    evasion_rule = True
+                quoted = bool(quotes) and _inside(quotes, h.start, h.end)
+                if category in _QUOTABLE and field != "comments":
+                    quotable += 1
+                    quoted_n += quoted
+                f = _factor(rule.negative, others, ntext, h.start, quoted)
+                if f > 0:
+                    w = abs(rule.weight) * f
+                    if w > rule_best.get(rule.id, (0.0, ""))[0]:
+                        rule_best[rule.id] = (w, category)
+                s, e = span(h.start, h.end)
+                key = (rule.id, s, e)
+                if key in seen:
+                    continue
+                seen.add(key)
+                quote = text[s:e].strip()
+                if quote:
+                    weight = round(rule.weight * f, 3)
+                    reasons.append((shared_reason if weight else Reason)(rule.id, category, field, quote, weight,
+                                                                         rule.explanation))
+        self.evasion_rule = evasion_rule and not others
+        # (rule id, (strongest |w| x factor, category index, what it leaves of its category: 1 - min(1, w)))
+        self.rule_best = tuple((rid, (w, _CAT_INDEX[cat], 1.0 - min(1.0, w))) for rid, (w, cat) in rule_best.items())
         # the post (or its speaker) warns, reports or speaks officially
-        self.negative_context = any(cat in NEGATIVE_CATEGORIES for _, cat in rule_best.values())
+        self.negative_context = False
+        for _, cat in rule_best.values():
+            if cat in NEGATIVE_CATEGORIES:
+                self.negative_context = True
         self.quotable, self.quoted = quotable, quoted_n
 
         # evasion found while normalising: counts half in other people's comments or inside quotation marks
         ev = norm.evasion
-        text_quotes = [m.span() for m in _QUOTE_RE.finditer(text)] if (ev.variants or ev.splits) else []
         values: list[float] = []
-        for kind, strength, (s, e), detail in _span_signals(ev):
-            if others:
-                strength *= 0.5
-            if text_quotes and _inside(text_quotes, s, e):
-                strength *= QUOTED_FACTOR
-            values.append(strength)
-            quote = text[s:e].strip()
-            if not quote:
-                continue
-            if kind == "disguised_word":
-                explanation = f"使用谐音、拼音或符号变体“{quote}”指代“{detail}”，以规避平台审核。"
-            else:
-                explanation = _EVASION_EXPLANATIONS.get(kind, "以变体写法规避平台审核。")
-            reasons.append(Reason(f"evasion.{kind}", "evasion", field, quote, strength, explanation))
-        self.reasons = [(_reason_key(r.weight), r) for r in reasons]
+        if ev.variants or ev.splits:
+            text_quotes = [m.span() for m in _QUOTE_RE.finditer(text)]
+            for kind, strength, (s, e), detail in _span_signals(ev):
+                if others:
+                    strength *= 0.5
+                if text_quotes and _inside(text_quotes, s, e):
+                    strength *= QUOTED_FACTOR
+                values.append(strength)
+                quote = text[s:e].strip()
+                if not quote:
+                    continue
+                if kind == "disguised_word":
+                    explanation = f"使用谐音、拼音或符号变体“{quote}”指代“{detail}”，以规避平台审核。"
+                else:
+                    explanation = _EVASION_EXPLANATIONS.get(kind, "以变体写法规避平台审核。")
+                reasons.append(shared_reason(f"evasion.{kind}", "evasion", field, quote, strength, explanation))
+        self.reasons = _presorted(reasons) if reasons else []
         self.evasion_values = values
         self.spaced_chars, self.split_symbols = ev.spaced_chars, ev.split_symbols
         self.splits, self.zero_width, self.fullwidth = len(ev.splits), ev.zero_width, ev.fullwidth_letters
 
-        found, bare, qq_cue = scan_contacts(norm) if norm.base else ([], [], False)
         contacts = []
-        if found:
-            base = norm.base
-            sentence_ends = [m.start() for m in _SENTENCE_END_RE.finditer(base)]
-            base_quotes = [m.span() for m in _QUOTE_RE.finditer(base)]
-            for c in found:
-                s, e = norm.base_span(c.cue_start, c.end)
-                quoted = bool(base_quotes) and _inside(base_quotes, c.start, c.end)
-                contacts.append(SegmentContact(c, _warned(base, c.cue_start, c.end, sentence_ends, []),
-                                               text[s:e].strip(), quoted))
+        if pre.contacts_maybe and norm.base:
+            found, bare, qq_cue = scan_contacts(norm)
+            if found:
+                base = norm.base
+                sentence_ends = [m.start() for m in _SENTENCE_END_RE.finditer(base)]
+                base_quotes = [m.span() for m in _QUOTE_RE.finditer(base)]
+                for c in found:
+                    s, e = norm.base_span(c.cue_start, c.end)
+                    quoted = bool(base_quotes) and _inside(base_quotes, c.start, c.end)
+                    contacts.append(SegmentContact(c, _warned(base, c.cue_start, c.end, sentence_ends, []),
+                                                   text[s:e].strip(), quoted))
+            self.bare = [SegmentContact(c, False, text[slice(*norm.base_span(c.start, c.end))].strip(), False)
+                         for c in bare]
+        else:  # nothing scan_contacts looks for (see `prepare`)
+            self.bare, qq_cue = [], False
         self.contacts = contacts
-        self.bare = [SegmentContact(c, False, text[slice(*norm.base_span(c.start, c.end))].strip(), False)
-                     for c in bare]
         self.qq_cue = qq_cue
+        # what a record needs to look at, in one number: most field values have no evidence at all, and a
+        # record then skips them with one test
+        self.flags = (
+            (_POINTS if self.points_to_comments else 0) | (_TOPIC if self.topic else 0)
+            | (_WEAK if self.weak_words else 0) | (_EVASION_RULE if self.evasion_rule else 0)
+            | (_CONTACTS if contacts or self.bare else 0) | (_NEGATIVE if self.negative_context else 0)
+            | (_QQ_CUE if qq_cue else 0)
+        )
+        self.counts = bool(self.rule_best or quotable or values or ev.spaced_chars or ev.split_symbols
+                           or ev.splits or ev.zero_width or ev.fullwidth_letters)
 
+
+# SegmentFacts.flags
+_POINTS, _TOPIC, _WEAK, _EVASION_RULE, _CONTACTS, _NEGATIVE, _QQ_CUE = (1 << k for k in range(7))
 
 _CATEGORIES = POSITIVE_CATEGORIES + NEGATIVE_CATEGORIES
 _CAT_INDEX = {c: i for i, c in enumerate(_CATEGORIES)}
 _EVASION = _CAT_INDEX["evasion"]
+
+
+def _presorted(reasons: list[Reason]) -> list[tuple[float, tuple[str, str, str], Reason]]:
+    """(sort key, identity, reason) of a field value's reasons, sorted (stably) and without repeats, as
+    `dedupe_reasons` reads them: sorting each value's share beforehand leaves the record's stable sort with
+    the same order, and a repeat within one value is always dropped there."""
+    return first_of_each(sorted(((_reason_key(r.weight), (r.rule, r.field, r.text), r) for r in reasons),
+                                key=_FIRST))
 
 
 def _reason_key(weight: float) -> float:
@@ -235,45 +321,72 @@ BatchHook = Callable[[list["SegmentFacts"]], None]
 
 
 class FactsCache:
-    """A bounded LRU of `SegmentFacts` keyed by (field, raw text). New field values of a batch are analysed
-    one by one and then read by the learned model together (`hook`), in one vectorised pass."""
+    """A bounded cache of `SegmentFacts` keyed by (field, raw text). New field values of a batch are analysed
+    one by one and then read by the learned model together (`hook`), in one vectorised pass.
+
+    Two generations of plain dicts rather than an ordered LRU: a hit costs one lookup, which matters when
+    every record looks up seven field values. A value used in the current or the last generation is kept
+    (moved to the current one); the older generation is dropped when the current one is full."""
 
     def __init__(self, rules: RuleSet, lexicon: Lexicon, maxsize: int = 20_000,
                  hook: BatchHook | None = None) -> None:
         self.rules, self.lexicon, self.maxsize, self.hook = rules, lexicon, maxsize, hook
-        self._data: OrderedDict[tuple[str, str], SegmentFacts] = OrderedDict()
+        self._new: dict[tuple[str, str], SegmentFacts] = {}
+        self._old: dict[tuple[str, str], SegmentFacts] = {}
         self.hits = self.misses = 0
+        # Scorer.score: the Tally of the run of values an author repeats (hashtags, name, bio), by those
+        # values' facts; dropped with each generation, so it holds no facts the cache let go
+        self.profiles: dict[tuple[SegmentFacts, ...], Tally] = {}
 
     def get(self, field: str, text: str) -> SegmentFacts:
         return self.get_many([(field, text)])[0]
 
     def get_many(self, keys: list[tuple[str, str]]) -> list[SegmentFacts]:
-        data = self._data
-        out: list[SegmentFacts] = []
-        pending: list[SegmentFacts] = []
-        keep_norm = self.hook is not None
+        new, old = self._new, self._old
+        lookup = new.get
+        out: list[SegmentFacts | None] = []
+        missing: dict[tuple[str, str], list[int]] = {}  # new field values -> where they go in `out`
         for key in keys:
-            facts = data.get(key)
-            if facts is not None:
-                data.move_to_end(key)
-                self.hits += 1
-            else:
-                self.misses += 1
-                facts = SegmentFacts(key[0], key[1].replace(SEGMENT_SEPARATOR, " "), self.rules, self.lexicon,
-                                     keep_norm)
-                data[key] = facts
-                pending.append(facts)
+            facts = lookup(key)
+            if facts is None:
+                facts = old.pop(key, None)
+                if facts is None:
+                    missing.setdefault(key, []).append(len(out))
+                else:
+                    new[key] = facts
             out.append(facts)
+        self.misses += len(missing)
+        self.hits += len(keys) - len(missing)
+        pending = self._analyse(list(missing)) if missing else []
+        for (key, places), facts in zip(missing.items(), pending, strict=True):
+            new[key] = facts
+            for i in places:
+                out[i] = facts
         if pending and self.hook is not None:
             self.hook(pending)
             for facts in pending:
                 facts.norm = None
-        while len(data) > self.maxsize:
-            data.popitem(last=False)
-        return out
+        if len(new) >= max(1, self.maxsize // 2):
+            self._old, self._new = new, {}
+            self.profiles = {}
+        return out  # type: ignore[return-value]
+
+    def _analyse(self, keys: list[tuple[str, str]]) -> list[SegmentFacts]:
+        """Facts of new field values: each normalised, then the rules read them all at once."""
+        lexicon, rules = self.lexicon, self.rules
+        texts = [text.replace(SEGMENT_SEPARATOR, " ") for _, text in keys]
+        fields = [field for field, _ in keys]
+        keep = self.hook is not None
+        return [SegmentFacts(name, text, rules, lexicon, keep, pre)
+                for name, text, pre in zip(fields, texts, prepare(fields, texts, rules, lexicon), strict=True)]
 
     def clear(self) -> None:
-        self._data.clear()
+        self._new.clear()
+        self._old.clear()
+        self.profiles = {}
+
+    def __len__(self) -> int:
+        return len(self._new) + len(self._old)
 
 
 @dataclass(slots=True)
@@ -294,38 +407,45 @@ class Analysis:
 
     def reasons(self) -> list[Reason]:
         """Every reason behind the rule score, strongest first, at most MAX_REASONS_PER_RULE per rule."""
-        items: list[tuple[float, Reason]] = []
-        for f in self.facts:
-            if f.reasons:
-                items += f.reasons
-        for c in self.contacts:
-            facts = self.facts[c.segment]
-            quote = next((sc.quote for sc in facts.contacts + facts.bare if sc.found is c.found), "")
+        return rule_reasons(tally(self.facts), self.contacts)
+
+
+def rule_reasons(t: Tally, contacts: list[ContactInfo]) -> list[Reason]:
+    """The reasons of a record's field values (`t`, their tally) and contacts, strongest first, at most
+    MAX_REASONS_PER_RULE per rule (see `Analysis.reasons`)."""
+    items = list(t.items)
+    if contacts:
+        facts = dict(t.with_contacts)
+        for c in contacts:
+            sf = facts[c.segment]
+            quote = next((sc.quote for sc in sf.contacts + sf.bare if sc.found is c.found), "")
             item = _contact_reason(c.found, c.field, c.by_author, c.warned, quote)
             if item:
                 items.append(item)
-        return dedupe_reasons(items)
+    return dedupe_reasons(items)
 
 
 MAX_REASONS_PER_RULE = 3
 _FIRST = itemgetter(0)
 
 
-def dedupe_reasons(items: list[tuple[float, Reason]]) -> list[Reason]:
-    """`items` ((sort key, reason)) strongest first, without repeats, at most MAX_REASONS_PER_RULE a rule."""
-    items.sort(key=_FIRST)
+def dedupe_reasons(items: list[tuple[float, tuple[str, str, str], Reason]]) -> list[Reason]:
+    """`items` ((sort key, (rule, field, text), reason)) strongest first, without repeats, at most
+    MAX_REASONS_PER_RULE a rule."""
+    if len(items) > 1:
+        items.sort(key=_FIRST)
     out: list[Reason] = []
     seen: set[tuple[str, str, str]] = set()
     per_rule: dict[str, int] = {}
-    for _, r in items:
-        key = (r.rule, r.field, r.text)
+    for _, key, r in items:
         if key in seen:
             continue
-        n = per_rule.get(r.rule, 0)
+        rule = key[0]
+        n = per_rule.get(rule, 0)
         if n >= MAX_REASONS_PER_RULE:
             continue
         seen.add(key)
-        per_rule[r.rule] = n + 1
+        per_rule[rule] = n + 1
         out.append(r)
     return out
 
@@ -335,8 +455,8 @@ _CONTACT_NAMES = {"wechat": "微信号", "qq": "QQ号", "url": "外部链接", "
 
 @lru_cache(maxsize=20_000)
 def _contact_reason(found: FoundContact, field: str, by_author: bool, warned: bool, quote: str
-                    ) -> tuple[float, Reason] | None:
-    """(sort key, reason) for a contact; cached: an author's contact recurs across their posts."""
+                    ) -> tuple[float, tuple[str, str, str], Reason] | None:
+    """(sort key, identity, reason) for a contact; cached: an author's contact recurs across their posts."""
     kind = contact_kind(found)
     if kind == "hotline":
         return None
@@ -360,7 +480,7 @@ def _contact_reason(found: FoundContact, field: str, by_author: bool, warned: bo
         else:
             r = Reason(f"contact.{found.type}", "diversion", field, text, weight,
                        f"在{where}中留有{name}，引导用户脱离平台私下联系。")
-    return _reason_key(r.weight), r
+    return _reason_key(r.weight), (r.rule, r.field, r.text), r
 
 
 def analyse(record_id: str, segments: list[Segment], rules: RuleSet, lexicon: Lexicon,
@@ -373,44 +493,165 @@ def analyse(record_id: str, segments: list[Segment], rules: RuleSet, lexicon: Le
 
 
 def assemble(record_id: str, segments: list[Segment], facts: list[SegmentFacts]) -> Analysis:
-    body_points = False
-    topic = False
-    evasion_rule = False
-    weak: set[str] = set()
-    any_contacts = False
-    negative = False
-    for f in facts:
-        if f.points_to_comments:
-            body_points = True
-        if f.negative_context:
-            negative = True
-        if f.field != "comments" or f.author_comment:  # the post and what its author pinned or replied
-            if f.topic:
-                topic = True
-            elif f.weak_words:
-                weak |= f.weak_words
-            if f.evasion_rule:
-                evasion_rule = True
-        if f.contacts or f.bare:
-            any_contacts = True
+    t = tally(facts)
+    contacts, on_topic = gather(t)
+    a = Analysis(record_id, segments, facts, contacts, on_topic)
+    s, a.features, a.evasion = _features(t, contacts, on_topic)
+    a.strengths = dict(zip(_CATEGORIES, s, strict=True))
+    return a
+
+
+class Tally:
+    """What a run of a record's field values adds up to, in their order: everything the record's score,
+    features and reasons need from them, so a record is a few merges rather than a pass over each of its
+    values for each of those. The run of an author's profile (hashtags, name, bio) recurs across their posts
+    and is tallied once (Scorer.score).
+
+    Merging tallies in order gives the tally of the whole: flags, counts and the weak words are unions and
+    sums; a rule's strength is its first strongest occurrence, kept in the order rules first occur; lists
+    (evasion values, the model's n-gram contributions to be added up one by one) are joined; the reasons are
+    each tally's, sorted and without repeats, which the record's stable sort and `dedupe_reasons` read as
+    they would the unsorted whole (a repeat within a run is dropped in any case)."""
+
+    __slots__ = ("size", "flags", "parts", "per_rule", "items", "model_items", "quotable", "quoted",
+                 "ev_values", "counts", "weak", "with_contacts")
+
+    size: int  # field values tallied
+    flags: int
+    parts: list[float]  # the model's n-gram contribution of each value that has one, in order
+    per_rule: dict[str, tuple[float, int, float]]  # rule id -> SegmentFacts.rule_best entry
+    items: list[tuple[float, tuple[str, str, str], Reason]]  # reasons, as SegmentFacts.reasons
+    model_items: list[tuple[float, tuple[str, str], Reason]]  # the model's reasons, as SegmentFacts.model_part
+    quotable: int
+    quoted: int
+    ev_values: list[float]
+    counts: list[int]  # spaced characters, split symbols, splits, zero-width, full-width letters
+    weak: set[str] | frozenset[str]
+    with_contacts: list[tuple[int, SegmentFacts]]  # (position in the run, value) of values with contacts
+
+
+def tally(parts: list) -> Tally:
+    """The tally of `parts`, each a SegmentFacts or the Tally of a run of them, in the record's order."""
+    flags = 0
+    ngram: list[float] = []
+    per_rule: dict[str, tuple[float, int, float]] = {}
+    get = per_rule.get
+    items: list[tuple[float, tuple[str, str, str], Reason]] = []
+    model_items: list[tuple[float, tuple[str, str], Reason]] = []
+    quotable = quoted = 0
+    ev_values: list[float] = []
+    spaced = symbols = splits = zero_width = fullwidth = 0
+    weak: set[str] | frozenset[str] = frozenset()
+    with_contacts: list[tuple[int, SegmentFacts]] = []
+    i = 0
+    for p in parts:
+        if type(p) is Tally:
+            flags |= p.flags
+            ngram += p.parts
+            for rid, best in p.per_rule.items():
+                old = get(rid)
+                if old is None or best[0] > old[0]:
+                    per_rule[rid] = best
+            items += p.items
+            model_items += p.model_items
+            quotable += p.quotable
+            quoted += p.quoted
+            ev_values += p.ev_values
+            c = p.counts
+            spaced += c[0]
+            symbols += c[1]
+            splits += c[2]
+            zero_width += c[3]
+            fullwidth += c[4]
+            if p.weak:
+                weak = weak | p.weak
+            if p.with_contacts:
+                with_contacts += [(i + k, f) for k, f in p.with_contacts]
+            i += p.size
+            continue
+        fl = p.flags
+        flags |= fl
+        part = p.model_part
+        if part is not None:
+            ngram.append(part[0])
+            if part[1]:
+                model_items += part[1]
+        if p.reasons:
+            items += p.reasons
+        if p.counts:
+            for rid, best in p.rule_best:
+                old = get(rid)
+                if old is None or best[0] > old[0]:
+                    per_rule[rid] = best
+            if p.quotable:
+                quotable += p.quotable
+                quoted += p.quoted
+            if p.evasion_values:
+                ev_values += p.evasion_values
+            spaced += p.spaced_chars
+            symbols += p.split_symbols
+            splits += p.splits
+            zero_width += p.zero_width
+            fullwidth += p.fullwidth
+        if fl & _WEAK:
+            weak = weak | p.weak_words
+        if fl & _CONTACTS:
+            with_contacts.append((i, p))
+        i += 1
+    t = Tally()
+    t.size, t.flags, t.parts, t.per_rule, t.items, t.model_items = i, flags, ngram, per_rule, items, model_items
+    t.quotable, t.quoted, t.ev_values = quotable, quoted, ev_values
+    t.counts = [spaced, symbols, splits, zero_width, fullwidth]
+    t.weak, t.with_contacts = weak, with_contacts
+    return t
+
+
+def tally_run(facts: list[SegmentFacts]) -> Tally:
+    """The tally of a run of field values to merge into records: its reasons sorted and without repeats
+    (see Tally)."""
+    t = tally(facts)
+    if len(t.items) > 1:
+        t.items = first_of_each(sorted(t.items, key=_FIRST))
+    if len(t.model_items) > 1:
+        t.model_items = first_of_each(sorted(t.model_items, key=_FIRST))
+    return t
+
+
+def first_of_each(items: list) -> list:
+    """`items` ((sort key, identity, ...)) without the later ones of the same identity."""
+    seen: set = set()
+    out = []
+    for item in items:
+        if item[1] not in seen:
+            seen.add(item[1])
+            out.append(item)
+    return out
+
+
+def gather(t: Tally) -> tuple[list[ContactInfo], bool]:
+    """(the contacts of a record, whose they are, whether it is about personal debt at all) from its
+    tally."""
+    flags = t.flags
     contacts: list[ContactInfo] = []
-    if any_contacts:
-        qq_fallback = any(f.qq_cue for f in facts)
-        for i, f in enumerate(facts):
+    if flags & _CONTACTS:
+        body_points = bool(flags & _POINTS)
+        # a contact quoted in a post that warns or reports is the advert's, not the poster's
+        negative = bool(flags & _NEGATIVE)
+        qq_fallback = bool(flags & _QQ_CUE)
+        for i, f in t.with_contacts:
             by_author = f.field != "comments" or f.author_comment or body_points
             for sc in f.contacts:
-                # a contact quoted in a post that warns or reports is the advert's, not the poster's
                 contacts.append(ContactInfo(sc.found, i, f.field, by_author, sc.warned or (sc.quoted and negative)))
             if qq_fallback:
                 for sc in f.bare:
                     contacts.append(ContactInfo(sc.found, i, f.field, by_author, False))
-    a = Analysis(record_id, segments, facts, contacts)
-    a.on_topic = (
-        topic or len(weak) >= 2 or evasion_rule
-        or any(c.found.obfuscated and c.by_author for c in contacts)
-    )
-    a.strengths, a.features, a.evasion = _features(a)
-    return a
+    # the post and what its author pinned or replied (other people's comments carry no topic words or
+    # evasion rule: SegmentFacts leaves them out)
+    if flags & (_TOPIC | _EVASION_RULE):
+        return contacts, True
+    if len(t.weak) >= 2:
+        return contacts, True
+    return contacts, any(c.found.obfuscated and c.by_author for c in contacts)
 
 
 def _warned(text: str, start: int, end: int, sentence_ends: list[int], separators: list[int]) -> bool:
@@ -462,30 +703,15 @@ def _noisy_or(values) -> float:
     return 1.0 - p
 
 
-def _features(a: Analysis) -> tuple[dict[str, float], list[float], dict[str, float]]:
-    per_rule: dict[str, tuple[float, int]] = {}  # rule id -> (strongest |w| x factor, category index)
-    quotable = quoted = 0
-    ev_values: list[float] = []
-    spaced = symbols = splits = zero_width = fullwidth = 0
-    for f in a.facts:
-        for rid, w, cat in f.rule_best:
-            old = per_rule.get(rid)
-            if old is None or w > old[0]:
-                per_rule[rid] = (w, cat)
-        if f.quotable:
-            quotable += f.quotable
-            quoted += f.quoted
-        if f.evasion_values:
-            ev_values += f.evasion_values
-        if f.spaced_chars or f.split_symbols or f.splits or f.zero_width or f.fullwidth:
-            spaced += f.spaced_chars
-            symbols += f.split_symbols
-            splits += f.splits
-            zero_width += f.zero_width
-            fullwidth += f.fullwidth
+def _features(t: Tally, contacts: list[ContactInfo], on_topic: bool
+              ) -> tuple[list[float], list[float], dict[str, float]]:
+    """(strength of each category in _CATEGORIES order, the feature vector in FEATURES order, evasion signal
+    kind -> strength)."""
     survive = [1.0] * len(_CATEGORIES)  # noisy-OR within a category: 1 - prod(1 - w)
-    for w, cat in per_rule.values():
-        survive[cat] *= 1.0 - min(1.0, w)
+    for _, cat, left in t.per_rule.values():
+        survive[cat] *= left
+    quotable, quoted, ev_values = t.quotable, t.quoted, t.ev_values
+    spaced, symbols, splits, zero_width, fullwidth = t.counts
 
     evasion: dict[str, float] = {}
     if ev_values:
@@ -500,7 +726,7 @@ def _features(a: Analysis) -> tuple[dict[str, float], list[float], dict[str, flo
         evasion["lookalike_letters"] = 0.2
     private = business = third_any = False
     obfuscated = 0
-    for c in a.contacts:
+    for c in contacts:
         kind = c.kind
         if c.by_author and not c.warned:
             if kind == "private":
@@ -517,17 +743,16 @@ def _features(a: Analysis) -> tuple[dict[str, float], list[float], dict[str, flo
         survive[_EVASION] *= 1.0 - min(1.0, max(0.0, v))
 
     s = [1.0 - x for x in survive]
-    strengths = dict(zip(_CATEGORIES, s, strict=True))
     third_party = (not private) and third_any
-    gate = 1.0 if a.on_topic else OFF_TOPIC_FACTOR
+    gate = 1.0 if on_topic else OFF_TOPIC_FACTOR
     (promise, diversion, fee, identity, policy, anti, brand, evasive, warning, news, official) = s
     if gate != 1.0:
-        promise, diversion, fee, identity, policy, anti, brand, evasive = (
-            x * gate for x in (promise, diversion, fee, identity, policy, anti, brand, evasive))
+        promise, diversion, fee, identity = promise * gate, diversion * gate, fee * gate, identity * gate
+        policy, anti, brand, evasive = policy * gate, anti * gate, brand * gate, evasive * gate
     if not private:
         damp = 1.0 - CONTEXT_DAMPING * max(warning, news, official)
         promise, fee, identity, policy, anti, brand = (
-            x * damp for x in (promise, fee, identity, policy, anti, brand))
+            promise * damp, fee * damp, identity * damp, policy * damp, anti * damp, brand * damp)
     reach = max(diversion, gate if private else 0.0, 0.7 * gate if business else 0.0)
     offer = max(promise, fee, anti, identity, policy, 0.5 * brand)
     no_contact = 0.0 if private else 1.0
@@ -538,7 +763,7 @@ def _features(a: Analysis) -> tuple[dict[str, float], list[float], dict[str, flo
         gate if third_party else 0.0,
         reach * offer,
         quoted / (quotable + 1),
-        1.0 if a.on_topic else 0.0,
+        1.0 if on_topic else 0.0,
         warning * no_contact, news * no_contact, official * no_contact,
     ]
-    return strengths, features, evasion
+    return s, features, evasion

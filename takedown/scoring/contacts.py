@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from operator import itemgetter
 from typing import NamedTuple
 
 from takedown.scoring.lexicon import CHINESE_DIGIT_CLASS, CHINESE_DIGITS
@@ -79,7 +80,19 @@ _MONEY_BEFORE_RE = re.compile(r"(?:[¥$￥]|第|价|售价|原价|现价|rmb)\s*
 # every contact has a latin letter (ids, links, e-mail, "qq"), an @, or a run of at least five digits
 _MAYBE_CONTACT_RE = re.compile(rf"[a-z@]|[0-9{CN}](?:{_SEP}{{0,3}}[0-9{CN}]){{4}}")
 
+# what scan_contacts looks at first: a text matching neither has no contacts, no bare numbers and no QQ cue
+CONTACT_HINT_RE = _MAYBE_CONTACT_RE
+QQ_CUE_RE = _QQ_CUE_ANY_RE
+
 _MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
+_RUN_TAIL = "o -.·/|丨✘×~—–_"
+_DIGIT_GROUP_RE = re.compile(rf"[0-9o{CN}]+")
+_QQ_NUMBER_AFTER_RE = re.compile(rf"[\s:=“\"号码群]*[0-9{CN}]")
+_WORDY_RE = re.compile(rf"[a-z{_CJK}0-9]")
+_SCHEME_RE = re.compile(r"^https?://")
+_ID_MARK_RE = re.compile(r"[0-9_\-]")
+_CJK_CHAR_RE = re.compile(f"[{_CJK}]")
+_START = itemgetter(2)  # FoundContact.start
 _SERVICE_RE = re.compile(r"[48]00\d{7}|95\d{3}|95\d{6}|1010\d{4}")  # 400/800, 95xxx and 1010xxxx lines
 _LANDLINE_RE = re.compile(r"0[1-9]\d{8,10}")
 
@@ -142,11 +155,11 @@ def scan_contacts(norm: Normalised) -> tuple[list[FoundContact], list[FoundConta
         path = _URL_PATH_RE.match(text, m.end())
         end = path.end() if path else m.end()
         if free(start, end):
-            value = re.sub(r"^https?://", "", text[start:end]).replace("点", ".").rstrip("./")
+            value = _SCHEME_RE.sub("", text[start:end]).replace("点", ".").rstrip("./")
             add("url", value, start, end, start)
     _find_wechat(text, segments, free, add)
     bare = _find_numbers(text, segments, free, add)
-    found.sort(key=lambda c: c.start)
+    found.sort(key=_START)
     bare_found = [FoundContact("qq", digits, a, b, a, _obfuscated(norm, "qq", a, b)) for digits, a, b in bare]
     return found, bare_found, _has_unattached_qq_cue(text)
 
@@ -170,7 +183,7 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add) -> None:
             continue
         cue = _WX_CUE_WORD_RE.match(m.group())
         cue_word = cue.group(1) if cue else m.group()
-        if cue_word in _WX_WEAK_CUES and not (":" in m.group() or re.search(r"[0-9_\-]", ident)):
+        if cue_word in _WX_WEAK_CUES and not (":" in m.group() or _ID_MARK_RE.search(ident)):
             continue
         if free(start, end):
             add("wechat", ident, start, end, m.start())
@@ -189,7 +202,7 @@ def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
             break
         numeral = piece[0] in CHINESE_DIGITS
         # a Chinese numeral run glued to other CJK text is a word (一对一, 三个月), not part of the id
-        if numeral and m.end() < limit and re.match(f"[{_CJK}]", text[m.end()]) and text[m.end()] not in CHINESE_DIGITS:
+        if numeral and m.end() < limit and _CJK_CHAR_RE.match(text[m.end()]) and text[m.end()] not in CHINESE_DIGITS:
             break
         if pieces and space:
             prev = pieces[-1]
@@ -212,8 +225,7 @@ def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> list
         if len(raw) < 5:  # no phone or QQ number has fewer than five digits
             continue
         a = m.start()
-        while raw and raw[-1] in "o -.·/|丨✘×~—–_":  # trailing letter o or separator is not a digit
-            raw = raw[:-1]
+        raw = raw.rstrip(_RUN_TAIL)  # trailing letter o or separator is not a digit
         b = a + len(raw)
         if not free(a, b):
             continue
@@ -223,22 +235,27 @@ def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> list
         if _MONEY_BEFORE_RE.search(before) or _UNIT_AFTER_RE.match(text, b, seg_end):
             continue
         qq_cue = bool(_QQ_CUE_BEFORE_RE.search(before))
-        groups = []
-        for g in re.finditer(rf"[0-9o{CN}]+", raw):
-            groups.append((g.group().translate(_DIGIT_TABLE), a + g.start(), a + g.end()))
-        for kind, value, s, e in _classify_run(groups, qq_cue):
+        if raw.isascii() and raw.isdigit():  # one group of plain digits (the usual case)
+            groups = [(raw, a, b)]
+        else:
+            groups = [(g.group().translate(_DIGIT_TABLE), a + g.start(), a + g.end())
+                      for g in _DIGIT_GROUP_RE.finditer(raw)]
+            if not groups:
+                continue
+        digits = "".join(g[0] for g in groups)
+        whole = _classify(digits, qq_cue)
+        for kind, value, s, e in _classify_run(groups, qq_cue, whole):
             add(kind, value, s, e, _cue_start(text, seg_start, s))
-        if not qq_cue and groups:
-            digits = "".join(g[0] for g in groups)
-            if 5 <= len(digits) <= 11 and not _classify(digits, False) and _is_bare(text, seg_start, seg_end, a, b):
-                bare.append((digits, a, b))
+        # (without a cue, `whole` is the run read as a number on its own)
+        if not qq_cue and 5 <= len(digits) <= 11 and not whole and _is_bare(text, seg_start, seg_end, a, b):
+            bare.append((digits, a, b))
     return [(digits, a, b) for digits, a, b in bare if digits[0] != "0" and free(a, b)]
 
 
 def _has_unattached_qq_cue(text: str) -> bool:
     """A QQ cue without a number after it ("企鹅号在评论区"): a bare number elsewhere is then the QQ."""
     for m in _QQ_CUE_ANY_RE.finditer(text):
-        if not re.match(rf"[\s:=“\"号码群]*[0-9{CN}]", text[m.end():m.end() + 6]):
+        if not _QQ_NUMBER_AFTER_RE.match(text[m.end():m.end() + 6]):
             return True
     return False
 
@@ -254,16 +271,15 @@ def _classify(digits: str, qq_cue: bool) -> tuple[str, str] | None:
     return None
 
 
-def _classify_run(groups: list[tuple[str, int, int]], qq_cue: bool) -> list[tuple[str, str, int, int]]:
-    """Split a run of digit groups into numbers: the whole run if it is one, else the partition that covers
-    the most digits with valid numbers ("021-6438 2719 / 13764829103" is two phones)."""
-    if not groups:
-        return []
-    whole = _classify("".join(g[0] for g in groups), qq_cue)
+def _classify_run(groups: list[tuple[str, int, int]], qq_cue: bool, whole: tuple[str, str] | None
+                  ) -> list[tuple[str, str, int, int]]:
+    """Split a run of digit groups into numbers: the whole run if it is one (`whole`: `_classify` of all its
+    digits), else the partition that covers the most digits with valid numbers ("021-6438 2719 /
+    13764829103" is two phones)."""
     if whole:
         return [(whole[0], whole[1], groups[0][1], groups[-1][2])]
     n = len(groups)
-    if n > 40:
+    if n == 1 or n > 40:  # one group: its only partition is the whole run
         return []
     best: list[tuple[int, list]] = [(0, [])] + [(-1, [])] * n
     for j in range(1, n + 1):
@@ -284,7 +300,7 @@ def _is_bare(text: str, seg_start: int, seg_end: int, a: int, b: int) -> bool:
     nl = text.find("\n", b, seg_end)
     line_end = seg_end if nl < 0 else nl
     rest = text[line_start:a] + text[b:line_end]
-    return not re.search(rf"[a-z{_CJK}0-9]", rest.replace("置顶", "").replace("qq", ""))
+    return not _WORDY_RE.search(rest.replace("置顶", "").replace("qq", ""))
 
 
 _CUE_WORDS_RE = re.compile(
@@ -320,6 +336,6 @@ def _obfuscated(norm: Normalised, kind: str, a: int, b: int) -> bool:
     original = norm.original[s:e]
     if _ODD_DIGITS_RE.search(original) or _SPACED_OUT_RE.search(original.lower()):
         return True
-    if kind in ("phone", "qq") and re.search(r"[oO]", original):
+    if kind in ("phone", "qq") and ("o" in original or "O" in original):
         return True
     return not original.isascii()

@@ -143,3 +143,39 @@ def _read_fast(record: Any) -> tuple[str, list[Segment], list[RecordError]] | No
     if comments:
         segments += [Segment("comments", k, c) for k, c in enumerate(comments)]
     return rid, segments, []
+
+
+def read_keys(record: Any) -> tuple[str, list[tuple[str, str]]] | None:
+    """(id, [(field, text) in scoring order]) for a record `_read_fast` accepts, else None; what the batch
+    scorer looks its field values up by, without building `Segment`s."""
+    if type(record) is not dict:
+        return None
+    get = record.get
+    rid, title, desc, hashtags = get("id"), get("title"), get("desc"), get("hashtags")
+    name, bio, comments, platform = get("author_name"), get("author_bio"), get("comments"), get("platform")
+    if not (type(rid) is str and (title is None or type(title) is str) and (desc is None or type(desc) is str)
+            and (name is None or type(name) is str) and (bio is None or type(bio) is str)
+            and (platform is None or type(platform) is str)):
+        return None
+    keys = [("title", title or ""), ("desc", desc or "")]
+    if hashtags:
+        if type(hashtags) is not list:
+            return None
+        for h in hashtags:
+            if type(h) is not str:
+                return None
+            keys.append(("hashtags", h))
+    elif hashtags is not None and type(hashtags) is not list:
+        return None
+    keys.append(("author_name", name or ""))
+    keys.append(("bio", bio or ""))
+    if comments:
+        if type(comments) is not list:
+            return None
+        for c in comments:
+            if type(c) is not str:
+                return None
+            keys.append(("comments", c))
+    elif comments is not None and type(comments) is not list:
+        return None
+    return rid, keys

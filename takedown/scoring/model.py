@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ class NgramModel:
     texts at once with numpy (see ngrams.py): sublinear tf x idf over the vocabulary, l2-normalised per text,
     dot the coefficients; n-grams outside the vocabulary count for nothing (as in TfidfVectorizer)."""
 
-    __slots__ = ("ngram_range", "table", "_keys", "_idf", "_coef", "_grams", "_multi")
+    __slots__ = ("ngram_range", "table", "_keys", "_idf", "_coef", "_grams", "_multi", "_lookup")
 
     def __init__(self, ngram_range: tuple[int, int], table: dict[str, tuple[float, float]]) -> None:
         self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
@@ -53,6 +54,7 @@ class NgramModel:
         self._idf = np.array([i for _, _, i, _ in items], dtype=np.float64)
         self._coef = np.array([c for _, _, _, c in items], dtype=np.float64)
         self._multi = np.array([len(g) > 1 for g in self._grams], dtype=bool)
+        self._lookup = CodeTable.build(self._keys)
 
     def batch(self, texts: Sequence[str]) -> list[tuple[float, list[tuple[str, float]]]]:
         """For each text: (coef . tfidf(text), [(n-gram, contribution) of its strongest n-grams of two or
@@ -67,9 +69,13 @@ class NgramModel:
         codes, docs = doc_codes(texts, self.ngram_range)
         if not len(keys) or not len(codes):
             return [(0.0, t) for t in tops]
-        pos = np.searchsorted(keys, codes)
-        np.minimum(pos, len(keys) - 1, out=pos)
-        hit = keys[pos] == codes
+        if self._lookup is not None:
+            pos = self._lookup.find(codes)
+            hit = pos >= 0
+        else:
+            pos = np.searchsorted(keys, codes)
+            np.minimum(pos, len(keys) - 1, out=pos)
+            hit = keys[pos] == codes
         # count each (text, vocabulary entry) once: one integer key, one sort
         pair = np.unique(docs[hit] * len(keys) + pos[hit], return_counts=True)
         docs, pos = np.divmod(pair[0], len(keys))
@@ -93,6 +99,66 @@ class NgramModel:
 
     def contribution(self, text: str) -> tuple[float, list[tuple[str, float]]]:
         return self.batch([text])[0]
+
+
+class CodeTable:
+    """Where each of many n-gram codes is in a sorted vocabulary (its index, or -1), by hashing: a binary
+    search (np.searchsorted) reads a dozen scattered entries per code, this two.
+
+    Cuckoo hashing: every key sits in one of two tables, at the slot one of two multiplicative hashes gives
+    it; a code is found by looking at both slots."""
+
+    __slots__ = ("bits", "mult", "keys", "index")
+
+    def __init__(self, bits: int, mult: tuple[int, int], keys: tuple[np.ndarray, np.ndarray],
+                 index: tuple[np.ndarray, np.ndarray]) -> None:
+        self.bits, self.mult, self.keys, self.index = bits, mult, keys, index
+
+    @classmethod
+    def build(cls, vocabulary: np.ndarray) -> CodeTable | None:
+        """The table of a sorted vocabulary of distinct codes, or None when none could be built (the caller
+        then searches)."""
+        n = len(vocabulary)
+        if n == 0:
+            return None
+        bits = max(4, int(n).bit_length() + 1)  # each table at least twice the vocabulary
+        codes = [int(c) for c in vocabulary.tolist()]
+        rng = random.Random(n)  # the same table for the same vocabulary
+        for _attempt in range(8):
+            mult = (rng.getrandbits(64) | 1, rng.getrandbits(64) | 1)
+            slots: list[list[int]] = [[-1] * (1 << bits), [-1] * (1 << bits)]
+            if all(cls._insert(slots, mult, bits, codes, i) for i in range(n)):
+                # an empty slot holds a key no code can be (codes have at most 63 bits)
+                keys = tuple(np.array([codes[i] if i >= 0 else _MASK64 for i in t], dtype=np.uint64) for t in slots)
+                index = tuple(np.array(t, dtype=np.int64) for t in slots)
+                return cls(bits, mult, keys, index)  # type: ignore[arg-type]
+        return None
+
+    @staticmethod
+    def _insert(slots: list[list[int]], mult: tuple[int, int], bits: int, codes: list[int], i: int) -> bool:
+        side = 0
+        for _ in range(64):
+            h = ((codes[i] * mult[side]) & _MASK64) >> (64 - bits)
+            i, slots[side][h] = slots[side][h], i
+            if i < 0:
+                return True
+            side = 1 - side
+        return False
+
+    def find(self, codes: np.ndarray) -> np.ndarray:
+        """The vocabulary index of each code, -1 where it is not in the vocabulary."""
+        shift = np.uint64(64 - self.bits)
+        found = []
+        for side in (0, 1):
+            h = codes * np.uint64(self.mult[side])
+            h >>= shift
+            h = h.astype(np.intp)
+            found.append((np.take(self.keys[side], h) == codes, np.take(self.index[side], h)))
+        (first, at_first), (second, at_second) = found
+        return np.where(first, at_first, np.where(second, at_second, -1))
+
+
+_MASK64 = (1 << 64) - 1
 
 
 @dataclass(slots=True)

@@ -27,6 +27,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from takedown.scoring.lexicon import CHINESE_DIGITS, Lexicon
+from takedown.scoring.regexopt import Batch, non_overlapping
 
 SEGMENT_SEPARATOR = "\x1f"
 
@@ -44,12 +45,23 @@ _DELIMITERS = "|/\\-+~=×"
 _ZERO_WIDTH = "\u200b\u200c\u200e\u200f\u2060-\u2064\ufeff\u00ad\u180e"
 _SILENT = "\u200d\ufe00-\ufe0f\u0300-\u036f\U000e0020-\U000e007f\U000e0100-\U000e01ef"
 _INVISIBLE_RE = re.compile(f"[{_ZERO_WIDTH}{_SILENT}]+")
+
+
+def _members(spec: str) -> list[str]:
+    """The characters of a character-class body written as characters and a-b ranges (no escapes)."""
+    out: list[str] = []
+    k = 0
+    while k < len(spec):
+        if k + 2 < len(spec) and spec[k + 1] == "-":
+            out.extend(map(chr, range(ord(spec[k]), ord(spec[k + 2]) + 1)))
+            k += 3
+        else:
+            out.append(spec[k])
+            k += 1
+    return out
+
 _ZERO_WIDTH_RE = re.compile(f"[{_ZERO_WIDTH}]")
 
-# runs of spaces and symbols; whether a run splits a word depends on its neighbours (checked in Python,
-# which is faster here than look-arounds the regex engine cannot skip ahead with)
-_SEP_RUN_RE = re.compile(f"[{_HSPACE}{_SPLIT_SYMBOLS}]+")
-_EMOJI_RUN_RE = re.compile(f"[{_EMOJI}]+")
 
 
 def _is_cjk(c: str) -> bool:
@@ -57,9 +69,14 @@ def _is_cjk(c: str) -> bool:
             or "\U00020000" <= c <= "\U0002ebef")
 
 
-def _is_word(c: str) -> bool:
-    return _is_cjk(c) or "a" <= c <= "z" or "0" <= c <= "9"
-
+# the runs of spaces and symbols that split a word: a whole run between two CJK characters (正 信, 停·息),
+# or a run of emoji only between two word characters (CJK, a-z, 0-9: 网💰d, v❤信). A match starts at the
+# first character of a run (the look-behind, after it, checks the one before), so the engine skips to
+# separators; `+`/`*` then take the run as far as it goes, and the look-ahead wants a word character after it.
+_JOINED_RUN_RE = re.compile(
+    f"[{_HSPACE}{_SPLIT_SYMBOLS}](?:(?<=[{_CJK}][{_HSPACE}{_SPLIT_SYMBOLS}])[{_HSPACE}{_SPLIT_SYMBOLS}]*(?=[{_CJK}])"
+    f"|(?<=[{_CJK}a-z0-9][{_EMOJI}])[{_EMOJI}]*(?=[{_CJK}a-z0-9]))"
+)
 
 # single latin letters with separators: t.x.g.z, C S, f z
 _LATIN_SPLIT_RE = re.compile(r"[a-z](?<![a-z0-9_\-.@/][a-z])(?:[ .·・*][a-z](?![a-z0-9]))+")
@@ -264,9 +281,21 @@ def _fold(t: _Tracked, ev: Evasion) -> _Tracked:
     text = t.text
     if bmp_re.search(text) is None and (text.isascii() or _ASTRAL_RE.search(text) is None):
         return t
+    return _fold_now(t, ev)
+
+
+def _fold_now(t: _Tracked, ev: Evasion) -> _Tracked:
+    """`_fold` of a text known to have a character that folds or an astral character."""
+    folds, bmp_re, lookalike = _fold_tables()
+    text = t.text
     table, multi_re, lookalike_re = _fold_fast()
-    if multi_re.search(text) is None:  # one-to-one (the usual case): positions do not move
-        ev.fullwidth_letters += len(lookalike_re.findall(text))
+    # the classes hold astral characters, which the engine tests range by range: their BMP parts first,
+    # and the astral ones only for a text that has astral characters
+    multi_bmp, lookalike_bmp = _fold_bmp()
+    astral = max(text) > "\uffff"
+    if multi_bmp.search(text) is None and not (astral and multi_re.search(text)):
+        # one-to-one (the usual case): positions do not move
+        ev.fullwidth_letters += len((lookalike_re if astral else lookalike_bmp).findall(text))
         return _Tracked(text.translate(table), t.starts, t.ends)
     state = [0, False]  # look-alike letters folded, a fold changed the length
 
@@ -350,19 +379,9 @@ def _join_splits(t: _Tracked, ev: Evasion) -> _Tracked:
     edits: list[tuple[int, int, str]] = []
     symbol_gaps: list[tuple[int, int]] = []  # (start, end) of separator runs in `text`
     space_gaps: list[tuple[int, int]] = []
-    n = len(text)
-    for m in _SEP_RUN_RE.finditer(text):
+    for m in _JOINED_RUN_RE.finditer(text):
         start, end = m.span()
-        if start == 0 or end >= n:
-            continue
-        before, after = text[start - 1], text[end]
         run = m.group()
-        if _is_cjk(before) and _is_cjk(after):
-            pass  # 正 信, 停·息: two CJK characters with spaces and/or symbols between them
-        elif _is_word(before) and _is_word(after) and _EMOJI_RUN_RE.fullmatch(run):
-            pass  # 网💰d, v❤信: emoji glued between word characters
-        else:
-            continue
         edits.append((start, end, ""))
         if any(c in _HSPACE for c in run):
             space_gaps.append((start, end))
@@ -395,12 +414,18 @@ def _join_splits(t: _Tracked, ev: Evasion) -> _Tracked:
     return t.edit(edits)
 
 
-def _map_terms(t: _Tracked, ev: Evasion, original: str, lexicon: Lexicon) -> _Tracked:
+def _map_terms(t: _Tracked, ev: Evasion, original: str, lexicon: Lexicon,
+               found: list[tuple[int, int, object]] | None = None) -> _Tracked:
+    """`found`: the lexicon scanner's `findall` of `t.text`, when the caller has it already."""
     if lexicon.scanner is None:
         return t
     text = t.text
     edits = []
-    for start, end, tag in lexicon.scanner.non_overlapping(text):
+    if found is None:
+        found = lexicon.scanner.findall(text)
+    if not found:
+        return t
+    for start, end, tag in non_overlapping(found):
         matched = text[start:end]
         if tag == "spelling":
             found = lexicon.spellings.get(matched.replace(" ", ""))
@@ -435,18 +460,73 @@ def default_lexicon() -> Lexicon:
 
 def normalise(text: str, lexicon: Lexicon | None = None) -> Normalised:
     """Normalise `text` (see the module docstring). Never raises on odd input; `text` must be a str."""
+    return normalise_many([text], lexicon)[0]
+
+
+def normalise_many(texts: list[str], lexicon: Lexicon | None = None) -> list[Normalised]:
+    """`normalise` of each text; the lexicon's terms are looked for in all of them in one scan."""
     lexicon = lexicon or default_lexicon()
-    ev = Evasion()
-    t = _Tracked(text)
-    t = _fold(t, ev)
-    t = _drop_invisible(t, ev)
-    t = _simplify(t, ev)
-    t = _map_symbols(t, ev, text, lexicon)
-    t = _join_splits(t, ev)
-    base = t
-    t = _map_terms(t, ev, text, lexicon)
-    ev.variants.sort(key=lambda v: v.start)
-    return Normalised(text, t.text, base.text, ev, t, base)
+    # most texts need few of the steps: one search tells whether folding has anything to do, one whether
+    # any of the next three steps has
+    folding = _fold_check()
+    rest_bmp, rest = _middle_check(tuple(lexicon.symbols))
+    staged = []
+    for text in texts:
+        ev = Evasion()
+        t = _Tracked(text)
+        if folding.search(text) is not None:
+            t = _fold_now(t, ev)
+        s = t.text
+        if (rest.search(s) if s and max(s) > "\uffff" else rest_bmp.search(s)) is not None:
+            t = _drop_invisible(t, ev)
+            t = _simplify(t, ev)
+            t = _map_symbols(t, ev, text, lexicon)
+        t = _join_splits(t, ev)
+        staged.append((text, ev, t))
+    scanner = lexicon.scanner
+    found = scanner.findall_batch(Batch([t.text for _, _, t in staged])) if scanner is not None else {}
+    out = []
+    for k, (text, ev, base) in enumerate(staged):
+        t = _map_terms(base, ev, text, lexicon, found.get(k, []))
+        if len(ev.variants) > 1:
+            ev.variants.sort(key=_variant_start)
+        out.append(Normalised(text, t.text, base.text, ev, t, base))
+    return out
+
+
+def _variant_start(v: Variant) -> int:
+    return v.start
+
+
+@lru_cache(maxsize=1)
+def _fold_bmp() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The BMP characters of `_fold_fast`'s two classes (folds that change length, look-alike letters)."""
+    folds, _, lookalike = _fold_tables()
+    return (char_class(c for c, v in folds.items() if len(v) != 1 and ord(c) < 0x10000),
+            char_class(c for c in lookalike if ord(c) < 0x10000))
+
+
+@lru_cache(maxsize=1)
+def _fold_check() -> re.Pattern[str]:
+    """Matches where `_fold` has work: a character that folds, or any astral character."""
+    _, bmp_re, _ = _fold_tables()
+    return re.compile(bmp_re.pattern + "|" + _ASTRAL_RE.pattern)
+
+
+@lru_cache(maxsize=8)
+def _middle_check(lexicon_symbols: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(for a text of BMP characters only, for any text): patterns that match where dropping invisible
+    characters, traditional -> simplified or the lexicon's symbols (`lexicon_symbols`) have work. One class
+    of BMP characters is one test per character; astral characters go to the second pattern."""
+    _, trad_re, mapping = _t2s()
+    invisible = _members(_ZERO_WIDTH + _SILENT)
+    single = [c for c in lexicon_symbols if len(c) == 1]
+    longer = [re.escape(c) for c in lexicon_symbols if len(c) > 1]
+    chars = set(invisible) | {chr(c) for c in mapping} | set(single)
+    bmp = char_class(c for c in chars if ord(c) < 0x10000)
+    parts = [bmp.pattern, _ASTRAL_RE.pattern] + longer
+    bmp_only = re.compile("|".join([bmp.pattern] + longer)) if longer else bmp
+    return bmp_only, re.compile("|".join(parts))
 
 
 def chinese_digits_to_ascii(text: str) -> str:

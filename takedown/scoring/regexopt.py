@@ -6,12 +6,20 @@ groups and is scanned position by position (hundreds of times slower on this wor
 rewrites each pattern into alternatives that start with a literal ("(?:最新|国家)政策" -> "最新政策",
 "国家政策"; "[“\\"]x" -> "“x", "\\"x"), puts the tag in an empty named group at the END of each alternative,
 and compiles those into one fast union; patterns it cannot rewrite go into a second, ordinary union.
+
+A short text costs little more to scan than the call that scans it, so many texts are scanned at once where
+that gives the same matches: `findall_many` joins them with a separator character and scans the whole once
+(see `join_separator` for when that is exact, and `findall_many` for the matches that reach across texts).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterator, Sequence
+import sys
+from bisect import bisect_right
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from functools import lru_cache
+from re import _constants, _parser  # type: ignore[attr-defined]  # to tell which patterns can be joined
 from typing import Generic, TypeVar
 
 T = TypeVar("T", bound=Hashable)
@@ -242,6 +250,7 @@ class Scanner(Generic[T]):
 
     def __init__(self, items: Sequence[tuple[str, T]], flags: int = 0) -> None:
         fast: list[str] = []
+        names: list[str] = []
         slow: list[str] = []
         self._tags: dict[str, T] = {}
         for pattern, tag in items:
@@ -250,28 +259,83 @@ class Scanner(Generic[T]):
                     name = f"g{len(self._tags)}"
                     self._tags[name] = tag
                     if literal_start(branch):
-                        fast.append(f"{branch}(?P<{name}>)")
+                        fast.append(branch)
+                        names.append(name)
                     else:
                         slow.append(f"(?:{branch})(?P<{name}>)")
-        self.fast = re.compile(trie_union(fast), flags) if fast else None
-        self.slow = re.compile("|".join(slow), flags) if slow else None
+        guarded = _digit_guards(fast, flags)
+        self.fast = _compiled(trie_union([f"{b}(?P<{n}>)" for b, n in zip(fast, names, strict=True)]), flags) \
+            if fast else None
+        # the same union, its digit-run branches tried only where a run starts (see _digit_guards), or None
+        self._guarded = _compiled(trie_union([f"{b}(?P<{n}>)" for b, n in zip(guarded, names, strict=True)]),
+                                  flags) if guarded != fast else None
+        self.slow = _compiled("|".join(slow), flags) if slow else None
+        self.separator = join_separator(self.fast.pattern, flags) if self.fast is not None else None
 
     def finditer(self, text: str) -> Iterator[tuple[int, int, T]]:
         """(start, end, tag) of the matches of both unions (fast union first)."""
-        tags = self._tags
-        for compiled in (self.fast, self.slow):
-            if compiled is None:
-                continue
-            for m in compiled.finditer(text):
-                yield m.start(), m.end(), tags[m.lastgroup]  # type: ignore[index]
+        yield from self.findall(text)
 
     def findall(self, text: str) -> list[tuple[int, int, T]]:
         """Like `finditer`, as a list (cheaper when the matches are few)."""
         tags = self._tags
-        out = [(m.start(), m.end(), tags[m.lastgroup]) for m in self.fast.finditer(text)] if self.fast else []
+        out = self._scan_fast(text)
         if self.slow is not None:
             out += [(m.start(), m.end(), tags[m.lastgroup]) for m in self.slow.finditer(text)]
         return out  # type: ignore[return-value]
+
+    def _scan_fast(self, text: str) -> list[tuple[int, int, T]]:
+        """The matches of `fast.finditer(text)`, found with the guarded union where there is one.
+
+        The guarded union differs from `fast` only where the character before a digit is a digit too, and
+        a scan meets such a position as a candidate only right where its last match ended (see
+        _digit_guards): there `fast` itself is tried, and the scan goes on from what it finds."""
+        tags = self._tags
+        if self.fast is None:
+            return []
+        guarded = self._guarded
+        if guarded is None:
+            return [(m.start(), m.end(), tags[m.lastgroup]) for m in self.fast.finditer(text)]  # type: ignore[index]
+        plain = self.fast.match
+        out: list[tuple[int, int, T]] = []
+        pos = 0
+        while True:
+            resume = -1
+            for m in guarded.finditer(text, pos):
+                end = m.end()
+                out.append((m.start(), end, tags[m.lastgroup]))  # type: ignore[index]
+                if "0" <= text[end - 1] <= "9":
+                    resume = end
+                    break
+            if resume < 0:
+                return out
+            while "0" <= text[resume - 1] <= "9":  # a match ended on a digit: the plain union goes on from it
+                again = plain(text, resume)
+                if again is None:
+                    break
+                out.append((resume, again.end(), tags[again.lastgroup]))  # type: ignore[index]
+                resume = again.end()
+            pos = resume
+
+    def findall_many(self, texts: Sequence[str]) -> list[list[tuple[int, int, T]]]:
+        """`findall` of each text, with one scan of the fast union over all of them (see `Batch`)."""
+        found = self.findall_batch(Batch(texts))
+        return [found.get(k, []) for k in range(len(texts))]
+
+    def findall_batch(self, batch: Batch) -> dict[int, list[tuple[int, int, T]]]:
+        """`findall` of each text of `batch` that has matches."""
+        tags = self._tags
+        texts = batch.texts
+        if self.fast is None or self.separator is None or len(texts) < 2:
+            out = {k: found for k, t in enumerate(texts) if (found := self._scan_fast(t))}
+        else:
+            out = batch.split(self._scan_fast(batch.joined(self.separator)), self._scan_fast)
+        if self.slow is not None:
+            for k, t in enumerate(texts):
+                more = [(m.start(), m.end(), tags[m.lastgroup]) for m in self.slow.finditer(t)]  # type: ignore[index]
+                if more:
+                    out.setdefault(k, []).extend(more)
+        return out
 
     def findall_starting(self, text: str, pos: int, before: int) -> list[tuple[int, int, T]]:
         """Matches that start in [pos, before), scanning from `pos`."""
@@ -288,13 +352,344 @@ class Scanner(Generic[T]):
 
     def non_overlapping(self, text: str) -> list[tuple[int, int, T]]:
         """Matches sorted by position, overlaps dropped (earlier start, then longer, wins)."""
-        found = self.findall(text)
-        if len(found) > 1:
-            found.sort(key=lambda x: (x[0], -x[1]))
-        out: list[tuple[int, int, T]] = []
-        end = -1
-        for start, stop, tag in found:
-            if start >= end:
-                out.append((start, stop, tag))
-                end = stop
+        return non_overlapping(self.findall(text))
+
+
+def non_overlapping(found: list[tuple[int, int, T]]) -> list[tuple[int, int, T]]:
+    """`found` (start, end, tag) sorted by position, overlaps dropped (earlier start, then longer, wins)."""
+    if len(found) < 2:
+        return found
+    found.sort(key=lambda x: (x[0], -x[1]))
+    out: list[tuple[int, int, T]] = []
+    end = -1
+    for start, stop, tag in found:
+        if start >= end:
+            out.append((start, stop, tag))
+            end = stop
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str, flags: int) -> re.Pattern[str]:
+    """Every Scorer compiles the same rules: each union is compiled once per process (re's own cache holds
+    only a few hundred patterns, and these are large)."""
+    return re.compile(pattern, flags)
+
+
+# -------------------------------------------------------------------------------------- joined scans
+_SEPARATORS = ("\n", "\x00")
+X = TypeVar("X")
+
+
+class Batch:
+    """Many texts scanned together: each scan runs once over the texts joined by a separator character (see
+    `join_separator`), and its matches are handed back to the texts they are in. Where the texts start in
+    the joined text is worked out once for all the scans of a batch."""
+
+    __slots__ = ("texts", "starts", "_joined")
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = texts
+        starts: list[int] = []
+        pos = 0
+        for t in texts:
+            starts.append(pos)
+            pos += len(t) + 1
+        self.starts = starts
+        self._joined: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def joined(self, sep: str) -> str:
+        text = self._joined.get(sep)
+        if text is None:
+            text = self._joined[sep] = sep.join(self.texts)
+        return text
+
+    def split(self, found: Iterable[tuple[int, int, X]], alone: Callable[[str], list[tuple[int, int, X]]]
+              ) -> dict[int, list[tuple[int, int, X]]]:
+        """Matches (start, end, payload) of a scan of the joined texts, in order, as each text's own matches
+        (positions in that text), for the texts that have any.
+
+        A match that contains a separator (it reaches from one text into the next, or starts at one) is not
+        a match of either text: the texts it touches, and the one where the scan went on after it, get
+        `alone(text)` instead (see `join_separator` for why the other matches are each text's own)."""
+        texts, starts = self.texts, self.starts
+        out: dict[int, list[tuple[int, int, X]]] = {}
+        again: set[int] = set()
+        k = 0
+        limit = len(texts[0]) if texts else 0  # where the separator after text k is
+        mine: list[tuple[int, int, X]] | None = None
+        for a, b, payload in found:
+            if a >= limit or mine is None:
+                k = bisect_right(starts, a) - 1
+                limit = starts[k] + len(texts[k])
+                mine = out.get(k)
+                if mine is None:
+                    mine = out[k] = []
+            if b <= limit and a < limit:
+                mine.append((a - starts[k], b - starts[k], payload))
+            else:
+                again.update(range(k, bisect_right(starts, b)))
+        for k in again:
+            out[k] = alone(texts[k])
         return out
+
+    def finditer(self, pattern: re.Pattern[str]) -> dict[int, list[tuple[int, int, str]]]:
+        """(start, end, matched text) of `pattern.finditer(text)`, for the texts that have matches."""
+        def alone(text: str) -> list[tuple[int, int, str]]:
+            return [(m.start(), m.end(), m.group()) for m in pattern.finditer(text)]
+
+        sep = join_separator(pattern.pattern, pattern.flags) if _never_empty(pattern) else None
+        if sep is None or len(self.texts) < 2:
+            return {k: found for k, t in enumerate(self.texts) if (found := alone(t))}
+        found = self.split(((m.start(), m.end(), m.group()) for m in pattern.finditer(self.joined(sep))), alone)
+        return {k: v for k, v in found.items() if v}
+
+    def having(self, pattern: re.Pattern[str]) -> set[int]:
+        """The texts in which `pattern` has a match (as `pattern.search(text)` finds): the scan jumps to the
+        next text at the first match of each."""
+        sep = join_separator(pattern.pattern, pattern.flags) if _never_empty(pattern) else None
+        texts = self.texts
+        if sep is None or len(texts) < 2:
+            return {k for k, t in enumerate(texts) if pattern.search(t) is not None}
+        joined, starts = self.joined(sep), self.starts
+        search = pattern.search
+        out: set[int] = set()
+        m = search(joined)
+        while m is not None:
+            k = bisect_right(starts, m.start()) - 1
+            end = starts[k] + len(texts[k])
+            # a match that reaches into the next text is not this one's: it is searched on its own
+            inside = m.start() < end and m.end() <= end
+            if inside or search(texts[k]) is not None:
+                out.add(k)
+            if k + 1 >= len(texts):
+                break
+            m = search(joined, starts[k + 1])
+        return out
+
+
+def finditer_many(pattern: re.Pattern[str], texts: Sequence[str]) -> list[list[tuple[int, int, str]]]:
+    """(start, end, matched text) of `pattern.finditer(text)` for each text, in one scan of them all where
+    `join_separator` allows."""
+    found = Batch(texts).finditer(pattern)
+    return [found.get(k, []) for k in range(len(texts))]
+
+
+@lru_cache(maxsize=256)
+def _never_empty(pattern: re.Pattern[str]) -> bool:
+    """Whether every match of `pattern` has at least one character (empty matches follow other rules)."""
+    try:
+        return _parser.parse(pattern.pattern, pattern.flags).getwidth()[0] > 0
+    except (re.error, TypeError, ValueError, AttributeError):  # pragma: no cover - compiled already
+        return False
+
+
+@lru_cache(maxsize=1024)
+def join_separator(pattern: str, flags: int = 0) -> str | None:
+    """A character to join texts with so that one scan of the joined texts finds each text's own matches,
+    or None.
+
+    Every match inside one text is then a match of that text alone, and every match of a text alone is found,
+    unless the scan met a match that contains a separator (which `findall_many` checks for). That holds when
+    nothing that only looks (a look-around) can see a separator, and anchors read a separator as a text's
+    end or start: word boundaries always (a separator is no word character), ^ and $ under MULTILINE with a
+    newline separator, never \\A, \\Z, or ^ and $ without MULTILINE."""
+    try:
+        items = _parser.parse(pattern, flags).data
+    except (re.error, TypeError, ValueError, AttributeError):  # pragma: no cover - compiled already
+        return None
+    for sep in _SEPARATORS:
+        try:
+            if _joinable(items, flags, sep, False):
+                return sep
+        except (TypeError, ValueError, AttributeError):  # something this does not read: do not join
+            return None
+    return None
+
+
+def _joinable(items, flags: int, sep: str, looking: bool) -> bool:
+    c = _constants
+    for op, av in items:
+        if op is c.AT:
+            if av in (c.AT_BOUNDARY, c.AT_NON_BOUNDARY):
+                continue
+            if av in (c.AT_BEGINNING, c.AT_END) and flags & re.MULTILINE and sep == "\n":
+                continue
+            return False
+        if op in (c.ASSERT, c.ASSERT_NOT):
+            if not _joinable(av[1].data, flags, sep, True):
+                return False
+        elif op is c.SUBPATTERN:
+            _group, add_flags, del_flags, sub = av
+            if not _joinable(sub.data, (flags | add_flags) & ~del_flags, sep, looking):
+                return False
+        elif op is c.ATOMIC_GROUP:
+            if not _joinable(av.data, flags, sep, looking):
+                return False
+        elif op is c.BRANCH:
+            if not all(_joinable(sub.data, flags, sep, looking) for sub in av[1]):
+                return False
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            if not _joinable(av[2].data, flags, sep, looking):
+                return False
+        elif op in (c.LITERAL, c.NOT_LITERAL, c.ANY, c.IN):
+            if looking and _can_match(op, av, flags, sep):
+                return False
+        else:  # back-references and the like
+            return False
+    return True
+
+
+_CATEGORY_RE = {"CATEGORY_DIGIT": r"\d", "CATEGORY_NOT_DIGIT": r"\D", "CATEGORY_SPACE": r"\s",
+                "CATEGORY_NOT_SPACE": r"\S", "CATEGORY_WORD": r"\w", "CATEGORY_NOT_WORD": r"\W"}
+
+
+def _can_match(op, av, flags: int, sep: str) -> bool:
+    """Whether one character-consuming item can match the separator (True when unsure)."""
+    c = _constants
+    if flags & re.IGNORECASE:
+        return True
+    if op is c.LITERAL:
+        return av == ord(sep)
+    if op is c.NOT_LITERAL:
+        return av != ord(sep)
+    if op is c.ANY:
+        return sep != "\n" or bool(flags & re.DOTALL)
+    negate = False
+    hit = False
+    for kind, value in av:
+        if kind is c.NEGATE:
+            negate = True
+        elif kind is c.LITERAL:
+            hit = hit or value == ord(sep)
+        elif kind is c.RANGE:
+            hit = hit or value[0] <= ord(sep) <= value[1]
+        elif kind is c.CATEGORY and str(value) in _CATEGORY_RE:
+            hit = hit or re.fullmatch(_CATEGORY_RE[str(value)], sep, flags & re.ASCII) is not None
+        else:
+            return True
+    return hit != negate
+
+
+# ------------------------------------------------------------------------------------------- digit runs
+_DIGIT_RUN_RE = re.compile(r"([0-9])(\\d|\[0-9\])\*([?+]?)(.*)", re.S)
+
+
+def _digit_guards(branches: list[str], flags: int) -> list[str]:
+    """`branches`, where a digit run of a number (`\\d+元`, expanded to "0\\d*元" ... "9\\d*元") is only tried
+    where no digit comes before it.
+
+    A union that has the branch "D\\d*R" for all ten digits D, where R cannot begin with a character of the
+    run, matches it at a digit p of a run exactly when R matches where the run ends, so exactly when it
+    matches "D'\\d*R" at p - 1 if that is a digit D' too. A scan that reaches p from p - 1 found nothing at
+    p - 1, so nothing there either: the branch only needs trying where the character before it is no digit,
+    or where the scan starts (the end of its last match, which `Scanner._scan_fast` tries unguarded).
+    Without the guard, a scan tries every such branch at every digit of a long number, and each try reads
+    the rest of the number again."""
+    groups: dict[tuple[str, str, str], set[str]] = {}
+    for b in branches:
+        m = _DIGIT_RUN_RE.fullmatch(b)
+        if m:
+            groups.setdefault((m.group(2), m.group(3), m.group(4)), set()).add(m.group(1))
+    guard = set()
+    for (atom, _lazy, rest), digits in groups.items():
+        if len(digits) == 10 and _never_starts_run(rest, atom, flags):
+            guard.add((atom, _lazy, rest))
+    if not guard:
+        return branches
+    out = []
+    for b in branches:
+        m = _DIGIT_RUN_RE.fullmatch(b)
+        if m and (m.group(2), m.group(3), m.group(4)) in guard:
+            d = m.group(1)
+            b = f"{d}(?<![0-9]{d}){m.group(2)}*{m.group(3)}{m.group(4)}"
+        out.append(b)
+    return out
+
+
+def _never_starts_run(rest: str, atom: str, flags: int) -> bool:
+    """Whether `rest` must begin with a character, and never with one `atom` (\\d or [0-9]) matches."""
+    if flags & re.IGNORECASE:
+        return False
+    try:
+        chars, nullable = _first_chars(_parser.parse(rest, flags).data)
+    except (re.error, TypeError, ValueError, AttributeError):
+        return False
+    if chars is None or nullable:
+        return False
+    run = _decimals() if atom == "\\d" and not flags & re.ASCII else frozenset("0123456789")
+    return chars.isdisjoint(run)
+
+
+def _first_chars(items) -> tuple[set[str] | None, bool]:
+    """(the characters a parsed pattern can begin with, or None when that is not known; whether it can
+    match the empty string). Look-arounds and anchors match empty."""
+    out: set[str] = set()
+    for op, av in items:
+        chars, nullable = _first_of(op, av)
+        if chars is None:
+            return None, False
+        out |= chars
+        if not nullable:
+            return out, False
+    return out, True
+
+
+def _first_of(op, av) -> tuple[set[str] | None, bool]:
+    c = _constants
+    if op is c.LITERAL:
+        return {chr(av)}, False
+    if op is c.IN:
+        return _class_chars(av), False
+    if op is c.BRANCH:
+        out: set[str] = set()
+        nullable = False
+        for sub in av[1]:
+            chars, n = _first_chars(sub.data)
+            if chars is None:
+                return None, False
+            out |= chars
+            nullable = nullable or n
+        return out, nullable
+    if op is c.SUBPATTERN:
+        if av[1] & (re.IGNORECASE | re.VERBOSE):
+            return None, False
+        return _first_chars(av[3].data)
+    if op is c.ATOMIC_GROUP:
+        return _first_chars(av.data)
+    if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        low, high, sub = av
+        if high == 0:
+            return set(), True
+        chars, nullable = _first_chars(sub.data)
+        return chars, nullable or low == 0
+    if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+        return set(), True
+    return None, False
+
+
+_CLASS_LIMIT_EXPAND = 5000
+
+
+def _class_chars(items) -> set[str] | None:
+    c = _constants
+    out: set[str] = set()
+    for op, av in items:
+        if op is c.LITERAL:
+            out.add(chr(av))
+        elif op is c.RANGE and av[1] - av[0] <= _CLASS_LIMIT_EXPAND:
+            out.update(map(chr, range(av[0], av[1] + 1)))
+        elif op is c.CATEGORY and av is c.CATEGORY_DIGIT:
+            out |= _decimals()
+        else:
+            return None
+    return out
+
+
+@lru_cache(maxsize=1)
+def _decimals() -> frozenset[str]:
+    """Every character \\d matches in a str pattern (the engine's test is str.isdecimal)."""
+    return frozenset(ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isdecimal())

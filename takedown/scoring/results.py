@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,6 +14,14 @@ class Reason:
     text: str
     weight: float = 0.0
     explanation: str = ""
+
+
+@lru_cache(maxsize=65_536)
+def shared_reason(rule: str, category: str, field: str, text: str, weight: float, explanation: str) -> Reason:
+    """An equal Reason built before, or a new one: reasons are immutable, the same words recur across posts,
+    and building a frozen dataclass costs more than finding it. Not for a weight of zero: 0.0 and -0.0 are
+    equal keys but print differently."""
+    return Reason(rule, category, field, text, weight, explanation)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,13 +27,27 @@ from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any
 
-from takedown.scoring.analysis import FEATURES, MAX_REASONS_PER_RULE, Analysis, FactsCache, analyse, assemble
+from takedown.scoring.analysis import (
+    FEATURES,
+    MAX_REASONS_PER_RULE,
+    Analysis,
+    ContactInfo,
+    FactsCache,
+    Tally,
+    _features,
+    analyse,
+    first_of_each,
+    gather,
+    rule_reasons,
+    tally,
+    tally_run,
+)
 from takedown.scoring.errors import RecordError, WeightsError
-from takedown.scoring.fields import read_segments
+from takedown.scoring.fields import read_keys, read_segments
 from takedown.scoring.lexicon import DEFAULT_LEXICON_PATH, Lexicon
 from takedown.scoring.model import TOP_FEATURES, Artifact, sigmoid
 from takedown.scoring.normalise import warm_up
-from takedown.scoring.results import Contact, Reason, ScoreResult
+from takedown.scoring.results import Contact, Reason, ScoreResult, shared_reason
 from takedown.scoring.rules import DEFAULT_RULES_PATH, RuleSet
 from takedown.scoring.store import ModelStore
 
@@ -133,25 +147,41 @@ class Scorer:
         logged (naming the record and the field) and left out, and the rest of the record is scored.
         Use `score_many` to get the errors instead, or `score_one` to have them raised."""
         results: list[ScoreResult] = []
-        parsed = []
+        parsed: list[tuple[str, list[tuple[str, str]]]] = []
         for record in records:
-            rid, segments, problems = read_segments(record, strict=False)
-            for problem in problems:
-                log.warning("scoring: %s (field left out)", problem)
-            parsed.append((rid, segments))
+            keys = read_keys(record)
+            if keys is None:  # not the plain shape: the careful reader says what is wrong
+                rid, segments, problems = read_segments(record, strict=False)
+                for problem in problems:
+                    log.warning("scoring: %s (field left out)", problem)
+                keys = rid, [(s.field, s.text) for s in segments]
+            parsed.append(keys)
         gc_was_on = gc.isenabled()
         if len(parsed) >= 100 and gc_was_on:
             gc.disable()  # a batch allocates many small objects and frees none in cycles: skip the collector
         try:
+            build = self._build
+            profiles = self.facts.profiles
             for start in range(0, len(parsed), BATCH):
                 chunk = parsed[start:start + BATCH]
                 # every field value new to the cache is analysed, then read by the model in one pass
-                facts = self.facts.get_many([(s.field, s.text) for _, segments in chunk for s in segments])
+                facts = self.facts.get_many([key for _, keys in chunk for key in keys])
                 k = 0
-                for rid, segments in chunk:
-                    n = len(segments)
-                    results.append(self._result(assemble(rid, segments, facts[k:k + n])))
+                for rid, keys in chunk:
+                    n = len(keys)
+                    mine = facts[k:k + n]
                     k += n
+                    # title, desc, [the profile: hashtags, name, bio], comments
+                    end = n
+                    while keys[end - 1][0] == "comments":
+                        end -= 1
+                    run = tuple(mine[2:end])
+                    profile = profiles.get(run)
+                    if profile is None:
+                        profile = profiles[run] = tally_run(mine[2:end])
+                    t = tally([mine[0], mine[1], profile, *mine[end:]])
+                    contacts, on_topic = gather(t)
+                    results.append(build(rid, t, contacts, _features(t, contacts, on_topic)[1]))
         finally:
             if gc_was_on:
                 gc.enable()
@@ -186,50 +216,50 @@ class Scorer:
 
     def logits(self, a: Analysis) -> tuple[float, float | None]:
         """(rule logit, model logit or None without a model) of an analysed record."""
+        return self._logits(tally(a.facts), a.features)
+
+    def _logits(self, t: Tally, features: list[float]) -> tuple[float, float | None]:
         w = self.weights
-        features = a.features
         rule_z = w.intercept + sum(map(mul, w.coefficients, features))
         model = self.model
         if model is None:
             return rule_z, None
         ngram = 0.0
-        for f in a.facts:
-            part = f.model_part
-            if part is not None:
-                ngram += part[0]
+        for part in t.parts:  # one by one, in order: the same sum as the field values' own
+            ngram += part
         return rule_z, model.intercept + ngram + sum(map(mul, model.rule_coef, features))
 
     # ------------------------------------------------------------------------------------- internals
     def _result(self, a: Analysis) -> ScoreResult:
-        rule_z, model_z = self.logits(a)
-        reasons = a.reasons()
+        return self._build(a.record_id, tally(a.facts), a.contacts, a.features)
+
+    def _build(self, rid: str, t: Tally, contacts: list[ContactInfo], features: list[float]) -> ScoreResult:
+        rule_z, model_z = self._logits(t, features)
+        reasons = rule_reasons(t, contacts)
         if model_z is None:
             score = sigmoid(rule_z)
         else:
-            score = sigmoid(self.model.stack.logit(rule_z, model_z))
-            reasons += _model_reasons(a)
-        return ScoreResult(a.record_id, round(score, 4), reasons, _contacts(a), self.version)
+            score = sigmoid(self.model.stack.logit(rule_z, model_z))  # type: ignore[union-attr]
+            reasons += _model_reasons(t)
+        return ScoreResult(rid, round(score, 4), reasons, _contacts(contacts), self.version)
 
 
 _MODEL_EXPLANATION_POS = "学习模型：该用语常见于审核确认的代理维权推广内容。"
 _MODEL_EXPLANATION_NEG = "学习模型：该用语常见于防骗提醒、新闻或官方内容。"
 
 
-def _model_reasons(a: Analysis) -> list[Reason]:
+def _model_reasons(t: Tally) -> list[Reason]:
     """The model's strongest n-grams over the record (their contribution to the final logit)."""
-    items: list[tuple[float, Reason]] = []
-    for f in a.facts:
-        part = f.model_part
-        if part is not None and part[1]:
-            items += part[1]
+    items = t.model_items
     if not items:
         return []
-    items.sort(key=_FIRST)
+    if len(items) > 1:
+        items = sorted(items, key=_FIRST)
     out: list[Reason] = []
     seen: set[tuple[str, str]] = set()
-    for _, r in items:
-        if (r.field, r.text) not in seen:
-            seen.add((r.field, r.text))
+    for _, key, r in items:
+        if key not in seen:
+            seen.add(key)
             out.append(r)
             if len(out) == TOP_FEATURES:
                 break
@@ -255,19 +285,29 @@ def _model_hook(model: Artifact):
                     continue
                 quote = norm.quote(i, i + len(g)).strip()
                 if quote:
-                    r = Reason("model.ngram", "model", f.field, quote, weight,
-                               _MODEL_EXPLANATION_POS if weight > 0 else _MODEL_EXPLANATION_NEG)
-                    reasons.append((-abs(weight), r))
-            f.model_part = (total, reasons)
+                    r = shared_reason("model.ngram", "model", f.field, quote, weight,  # |weight| >= 0.05
+                                      _MODEL_EXPLANATION_POS if weight > 0 else _MODEL_EXPLANATION_NEG)
+                    reasons.append((-abs(weight), (f.field, quote), r))
+            # sorted (stably) and without repeats beforehand: _model_reasons then reads them the same way
+            reasons.sort(key=_FIRST)
+            f.model_part = (total, first_of_each(reasons))
 
     return hook
 
 
-def _contacts(a: Analysis) -> list[Contact]:
+def _contacts(contacts: list[ContactInfo]) -> list[Contact]:
+    if not contacts:
+        return []
     seen: dict[tuple[str, str], None] = {}
-    for c in a.contacts:
+    for c in contacts:
         seen.setdefault((c.found.type, c.found.value), None)
-    return [Contact(t, v) for t, v in seen]
+    return [_contact(t, v) for t, v in seen]
+
+
+@lru_cache(maxsize=20_000)
+def _contact(kind: str, value: str) -> Contact:
+    """Contacts are immutable: an author's recurring contact is built once."""
+    return Contact(kind, value)
 
 
 @lru_cache(maxsize=1)
