@@ -31,8 +31,10 @@ from takedown.settings import REPO_ROOT
 CORPUS = REPO_ROOT / "data" / "corpus-train.jsonl"
 DEV = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial.jsonl"
 HOLDOUT = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout.jsonl"
+# written by someone who saw neither the scorer nor the other sets; first scored on 2026-11-25, never tuned on
+HOLDOUT_2 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-2.jsonl"
 FOLDS = 5
-SETS = [("adversarial dev", DEV), ("adversarial holdout", HOLDOUT)]
+SETS = [("adversarial dev", DEV), ("adversarial holdout", HOLDOUT), ("adversarial holdout 2", HOLDOUT_2)]
 
 
 def load(path: Path) -> list[dict]:
