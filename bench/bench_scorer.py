@@ -11,9 +11,11 @@ positives, named P@n), recall at precision 0.9, and contact F1 (against each rec
 Baselines: keyword counting of the seed keywords (takedown.scoring.evaluate.keyword_scores) and a plain
 character-n-gram TF-IDF + logistic regression over the raw text; for contacts, simple regular expressions.
 
-Speed: records/s of the scorer (rules + model, reasons and contacts) on corpus-like records (bench_ingest's
-make_posts: corpus texts with unique titles, authors' bios repeating), single process, against the
-TF-IDF + LR baseline scoring the same records in one batch.
+Speed: posts/s of the scorer (rules + model, reasons and contacts) on corpus-like records in memory
+(bench_ingest's make_posts: corpus texts with unique titles, authors' bios repeating), single process, fresh
+caches, target 20,000 posts/s, against the keyword-count baseline (keyword_scores) over the same records in
+the same run; also the scorer on records whose field values are all cached, and against the TF-IDF + LR
+baseline scoring the same records in one batch.
 """
 
 from __future__ import annotations
@@ -163,9 +165,9 @@ def quality(quick: bool = False) -> dict[str, dict[str, dict[str, float]]]:
     return out
 
 
-def throughput(n: int) -> tuple[float, float, float]:
-    """(our records/s with fresh caches, ours on records whose field values are all cached, TF-IDF + LR
-    baseline records/s) on n corpus-like records."""
+def throughput(n: int) -> dict[str, float]:
+    """Posts/s on n corpus-like records: "ours" with fresh caches, "warm" ours on records whose field values
+    are all cached, "keywords" the keyword-count baseline, "tfidf" the TF-IDF + LR baseline in one batch."""
     from bench.bench_ingest import make_posts
     from takedown.scoring.scorer import Scorer
     from takedown.scoring.training import train
@@ -174,19 +176,24 @@ def throughput(n: int) -> tuple[float, float, float]:
     corpus = load(CORPUS)
     scorer = Scorer(model=train(corpus))
     scorer.score(records[:1])
+    rates: dict[str, float] = {}
+    started = time.perf_counter()
+    keyword_scores(records)
+    rates["keywords"] = n / (time.perf_counter() - started)
     scorer.facts.clear()
     started = time.perf_counter()
     scorer.score(records)
-    ours = n / (time.perf_counter() - started)
+    rates["ours"] = n / (time.perf_counter() - started)
     again = records[: min(n, 5000)]  # well within the cache: every field value is known
     scorer.score(again)
     started = time.perf_counter()
     scorer.score(again)
-    warm = len(again) / (time.perf_counter() - started)
+    rates["warm"] = len(again) / (time.perf_counter() - started)
     baseline = TfidfBaseline().fit(corpus)
     started = time.perf_counter()
     baseline.scores(records)
-    return ours, warm, n / (time.perf_counter() - started)
+    rates["tfidf"] = n / (time.perf_counter() - started)
+    return rates
 
 
 def run(quick: bool = False) -> list[Figure]:
@@ -214,11 +221,14 @@ def run(quick: bool = False) -> list[Figure]:
                 figures.append(Figure(f"scorer {set_name} {label} vs {base_name}", ours[key], "", base,
                                       base_name, target=goal, met=met))
     n = 2_000 if quick else 20_000
-    ours, warm, base = throughput(n)
-    figures.append(Figure(f"scorer throughput ({n} corpus-like records)", ours, "records/s", base,
-                          "TF-IDF + LR batch", target="value >= 12000 records/s", met=ours >= 12000))
-    figures.append(Figure("scorer throughput, every field value cached (5000 records again)", warm, "records/s",
-                          base, "TF-IDF + LR batch"))
+    rates = throughput(n)
+    ours = rates["ours"]
+    figures.append(Figure(f"scorer throughput ({n} corpus-like records)", ours, "posts/s", rates["keywords"],
+                          "keyword counting", target="value >= 20000 posts/s", met=ours >= 20000))
+    figures.append(Figure(f"scorer throughput vs TF-IDF + LR ({n} corpus-like records)", ours, "posts/s",
+                          rates["tfidf"], "TF-IDF + LR batch"))
+    figures.append(Figure("scorer throughput, every field value cached (5000 records again)", rates["warm"],
+                          "posts/s", rates["keywords"], "keyword counting"))
     return figures
 
 

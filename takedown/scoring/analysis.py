@@ -3,8 +3,9 @@ the scorer combines. Kept apart from `scorer.py` so the fitting code and tools c
 
 Two levels, for speed: everything that depends on one field value alone (normalisation, rule hits, contacts,
 evasion, the reasons quoting it) is computed once per distinct (field, text) and cached (`SegmentFacts`,
-`FactsCache`); a record is then assembled from its fields' facts (`assemble`): which contacts the author gave,
-whether the post is about debt at all, and the feature vector."""
+`FactsCache`), the new values of a batch together (`prepare`: each regular expression scans them all at once);
+a record is then assembled from its fields' facts (`assemble`, through their `Tally`): which contacts the
+author gave, whether the post is about debt at all, and the feature vector."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
-from takedown.scoring.contacts import CONTACT_HINT_RE, HOTLINES, QQ_CUE_RE, FoundContact, scan_contacts
+from takedown.scoring.contacts import HOTLINES, FoundContact, scan_contacts, scan_contacts_many
 from takedown.scoring.fields import FIELD_LABELS, Segment
 from takedown.scoring.lexicon import Lexicon
 from takedown.scoring.normalise import SEGMENT_SEPARATOR, Evasion, Normalised, normalise, normalise_many
-from takedown.scoring.regexopt import Batch
+from takedown.scoring.regexopt import Batch, Scanner
 from takedown.scoring.results import Reason, shared_reason
 from takedown.scoring.rules import NEGATIVE_CATEGORIES, POSITIVE_CATEGORIES, Hit, RuleSet
 
@@ -44,6 +45,9 @@ _POINTS_TO_COMMENTS_RE = re.compile(
     r"(?:联系方式|电话|号码?|微信|v|qq|企鹅|链接|方式|老师)[^,。!?\n]{0,8}(?:在|见|放|看)[^,。!?\n]{0,4}(?:评论|置顶)"
     r"|评论区(?:置顶|第一条)|置顶评论|第一条评论|看评论"
 )
+# the same, rewritten for speed (regexopt): whether a text matches is whether either union does
+_POINTS_SCANNER = Scanner([(_POINTS_TO_COMMENTS_RE.pattern, "")])
+_POINTS_RES = [rx for rx in (_POINTS_SCANNER.fast, _POINTS_SCANNER.slow) if rx is not None]
 # a contact the post warns against ("冒充我行…的微信号", "这是诈骗短信")
 _WARN_RE = re.compile(
     r"冒充|冒用|假冒|诈骗|骗子|骗局|骗取|钓鱼|举报|不法分子|团伙|诱饵|报案|落网|嫌疑|涉案|"
@@ -114,14 +118,14 @@ class Prepared(NamedTuple):
     topic: bool  # a topic word (True when the rules have none)
     weak: frozenset[str]  # the weak topic words found
     quotes: list[tuple[int, int]]  # spans of quotations in norm.text
-    contacts_maybe: bool  # norm.base has something scan_contacts looks at (else it finds nothing)
+    contacts: tuple[list[FoundContact], list[FoundContact], bool]  # scan_contacts(norm)
 
 
 def prepare(fields: list[str], texts: list[str], rules: RuleSet, lexicon: Lexicon) -> list[Prepared]:
     norms = normalise_many(texts, lexicon)
     batch = Batch([n.text for n in norms])
     hits = rules.match_many(batch, fields)
-    points = batch.having(_POINTS_TO_COMMENTS_RE)
+    points = set().union(*(batch.having(rx) for rx in _POINTS_RES))
     if rules.topic_re is not None:
         topic: set[int] = set()
         for rx in rules.topic_res:
@@ -130,12 +134,12 @@ def prepare(fields: list[str], texts: list[str], rules: RuleSet, lexicon: Lexico
         topic = set(range(len(batch)))
     weak = batch.finditer(rules.weak_union) if rules.weak_union is not None else {}
     quotes = batch.finditer(_QUOTE_RE)
-    bases = Batch([n.base for n in norms])
-    contacts = bases.having(CONTACT_HINT_RE) | bases.having(QQ_CUE_RE)
+    contacts = scan_contacts_many(norms)
     none: frozenset[str] = frozenset()
-    return [Prepared(n, hits[k], k in points, k in topic,
-                     frozenset(m[2] for m in weak[k]) if k in weak else none,
-                     [(a, b) for a, b, _ in quotes[k]] if k in quotes else [], k in contacts)
+    # plain tuples in Prepared's order (a NamedTuple is slower to build, and these are read by position)
+    return [(n, hits[k], k in points, k in topic,  # type: ignore[misc]
+             frozenset(m[2] for m in weak[k]) if k in weak else none,
+             [(a, b) for a, b, _ in quotes[k]] if k in quotes else [], contacts[k])
             for k, n in enumerate(norms)]
 
 
@@ -148,7 +152,7 @@ def prepare_one(field: str, text: str, rules: RuleSet, lexicon: Lexicon) -> Prep
         bool(rules.topic_re.search(ntext)) if rules.topic_re is not None else True,
         frozenset(rules.topic_weak_re.findall(ntext)) if rules.topic_weak_re is not None else frozenset(),
         [m.span() for m in _QUOTE_RE.finditer(ntext)],
-        True,
+        scan_contacts(norm) if norm.base else ([], [], False),
     )
 
 
@@ -167,33 +171,31 @@ class SegmentFacts:
     def __init__(self, field: str, text: str, rules: RuleSet, lexicon: Lexicon, keep_norm: bool = False,
                  pre: Prepared | None = None) -> None:
         """`pre`: `prepare_one(field, text, ...)`, when the caller has it already."""
-        self.field = field
-        self.text = text
         if pre is None:
             pre = prepare_one(field, text, rules, lexicon)
-        norm = pre.norm
+        norm, hits, points, topic, weak, quotes, (found, bare, qq_cue) = pre
         ntext = norm.text
-        self.ntext = ntext
+        self.field, self.text, self.ntext = field, text, ntext
         # what the learned model makes of this field value: (contribution to its logit, [(sort key, (field,
         # quote), reason) of its strongest n-grams]), filled in by the cache for a batch of new values at once
         self.model_part: tuple[float, list[tuple[float, tuple[str, str], Reason]]] | None = None
         self.norm: Normalised | None = norm if keep_norm else None
-        self.author_comment = field == "comments" and bool(_AUTHOR_COMMENT_RE.match(text.lower()))
-        others = field == "comments" and not self.author_comment
-        self.points_to_comments = field in ("title", "desc", "bio") and pre.points
-        if others:  # other people's comments say nothing about what the post is about
-            self.topic, self.weak_words = False, frozenset()
+        if field == "comments":
+            self.author_comment = bool(_AUTHOR_COMMENT_RE.match(text.lower()))
+            others = not self.author_comment
         else:
-            self.topic, self.weak_words = pre.topic, pre.weak
+            self.author_comment = others = False
+        self.points_to_comments = points = points and field in _POINTING_FIELDS
+        if others:  # other people's comments say nothing about what the post is about
+            topic, weak = False, frozenset()
+        self.topic, self.weak_words = topic, weak
 
-        hits = pre.hits
         self.hit_count = len(hits)
         rule_best: dict[str, tuple[float, str]] = {}
         quotable = quoted_n = 0
         reasons: list[Reason] = []
         evasion_rule = False
         if hits:
-            quotes = pre.quotes
             seen: set[tuple[str, int, int]] = set()
             span = norm.span
             for h in hits:
@@ -221,8 +223,8 @@ class SegmentFacts:
                     reasons.append((shared_reason if weight else Reason)(rule.id, category, field, quote, weight,
                                                                          rule.explanation))
         self.evasion_rule = evasion_rule and not others
-        # (rule id, (strongest |w| x factor, category index, what it leaves of its category: 1 - min(1, w)))
-        self.rule_best = tuple((rid, (w, _CAT_INDEX[cat], 1.0 - min(1.0, w))) for rid, (w, cat) in rule_best.items())
+        # rule id -> (strongest |w| x factor, category index, what it leaves of its category: 1 - min(1, w))
+        self.rule_best = {rid: (w, _CAT_INDEX[cat], 1.0 - min(1.0, w)) for rid, (w, cat) in rule_best.items()}
         # the post (or its speaker) warns, reports or speaks officially
         self.negative_context = False
         for _, cat in rule_best.values():
@@ -255,8 +257,7 @@ class SegmentFacts:
         self.splits, self.zero_width, self.fullwidth = len(ev.splits), ev.zero_width, ev.fullwidth_letters
 
         contacts = []
-        if pre.contacts_maybe and norm.base:
-            found, bare, qq_cue = scan_contacts(norm)
+        if found or bare:
             if found:
                 base = norm.base
                 sentence_ends = [m.start() for m in _SENTENCE_END_RE.finditer(base)]
@@ -268,21 +269,27 @@ class SegmentFacts:
                                                    text[s:e].strip(), quoted))
             self.bare = [SegmentContact(c, False, text[slice(*norm.base_span(c.start, c.end))].strip(), False)
                          for c in bare]
-        else:  # nothing scan_contacts looks for (see `prepare`)
-            self.bare, qq_cue = [], False
+        else:
+            self.bare = []
         self.contacts = contacts
         self.qq_cue = qq_cue
         # what a record needs to look at, in one number: most field values have no evidence at all, and a
         # record then skips them with one test
-        self.flags = (
-            (_POINTS if self.points_to_comments else 0) | (_TOPIC if self.topic else 0)
-            | (_WEAK if self.weak_words else 0) | (_EVASION_RULE if self.evasion_rule else 0)
-            | (_CONTACTS if contacts or self.bare else 0) | (_NEGATIVE if self.negative_context else 0)
-            | (_QQ_CUE if qq_cue else 0)
-        )
+        flags = (_POINTS if points else 0) | (_TOPIC if topic else 0) | (_WEAK if weak else 0)
+        if self.evasion_rule:
+            flags |= _EVASION_RULE
+        if self.negative_context:
+            flags |= _NEGATIVE
+        if contacts or self.bare:
+            flags |= _CONTACTS
+        if qq_cue:
+            flags |= _QQ_CUE
+        self.flags = flags
         self.counts = bool(self.rule_best or quotable or values or ev.spaced_chars or ev.split_symbols
                            or ev.splits or ev.zero_width or ev.fullwidth_letters)
 
+
+_POINTING_FIELDS = frozenset({"title", "desc", "bio"})  # the fields whose text can send readers to the comments
 
 # SegmentFacts.flags
 _POINTS, _TOPIC, _WEAK, _EVASION_RULE, _CONTACTS, _NEGATIVE, _QQ_CUE = (1 << k for k in range(7))
@@ -343,18 +350,17 @@ class FactsCache:
 
     def get_many(self, keys: list[tuple[str, str]]) -> list[SegmentFacts]:
         new, old = self._new, self._old
-        lookup = new.get
-        out: list[SegmentFacts | None] = []
+        out: list[SegmentFacts | None] = list(map(new.get, keys))  # most are there
         missing: dict[tuple[str, str], list[int]] = {}  # new field values -> where they go in `out`
-        for key in keys:
-            facts = lookup(key)
-            if facts is None:
-                facts = old.pop(key, None)
+        if None in out:
+            for i, facts in enumerate(out):
                 if facts is None:
-                    missing.setdefault(key, []).append(len(out))
-                else:
-                    new[key] = facts
-            out.append(facts)
+                    key = keys[i]
+                    facts = new.get(key) or old.pop(key, None)  # (moved over for an earlier place)
+                    if facts is None:
+                        missing.setdefault(key, []).append(i)
+                    else:
+                        new[key] = out[i] = facts
         self.misses += len(missing)
         self.hits += len(keys) - len(missing)
         pending = self._analyse(list(missing)) if missing else []
@@ -413,9 +419,14 @@ class Analysis:
 def rule_reasons(t: Tally, contacts: list[ContactInfo]) -> list[Reason]:
     """The reasons of a record's field values (`t`, their tally) and contacts, strongest first, at most
     MAX_REASONS_PER_RULE per rule (see `Analysis.reasons`)."""
-    items = list(t.items)
+    return reasons_of(list(t.items), t.with_contacts, contacts)
+
+
+def reasons_of(items: list[tuple[float, tuple[str, str, str], Reason]],
+               with_contacts: list[tuple[int, SegmentFacts]], contacts: list[ContactInfo]) -> list[Reason]:
+    """`rule_reasons` from a record's parts (as in Tally; `items` is extended)."""
     if contacts:
-        facts = dict(t.with_contacts)
+        facts = dict(with_contacts)
         for c in contacts:
             sf = facts[c.segment]
             quote = next((sc.quote for sc in sf.contacts + sf.bare if sc.found is c.found), "")
@@ -429,12 +440,22 @@ MAX_REASONS_PER_RULE = 3
 _FIRST = itemgetter(0)
 
 
-def dedupe_reasons(items: list[tuple[float, tuple[str, str, str], Reason]]) -> list[Reason]:
+def dedupe_reasons(items: list[tuple[float, tuple[str, str, str], Reason]], distinct: bool = False
+                   ) -> list[Reason]:
     """`items` ((sort key, (rule, field, text), reason)) strongest first, without repeats, at most
-    MAX_REASONS_PER_RULE a rule."""
+    MAX_REASONS_PER_RULE a rule. `distinct`: no two items are the same (rule, field, text)."""
     if len(items) > 1:
         items.sort(key=_FIRST)
     out: list[Reason] = []
+    if distinct:
+        count: dict[str, int] = {}
+        get = count.get
+        for _, key, r in items:
+            n = get(key[0], 0)
+            if n < MAX_REASONS_PER_RULE:
+                count[key[0]] = n + 1
+                out.append(r)
+        return out
     seen: set[tuple[str, str, str]] = set()
     per_rule: dict[str, int] = {}
     for _, key, r in items:
@@ -579,7 +600,7 @@ def tally(parts: list) -> Tally:
         if p.reasons:
             items += p.reasons
         if p.counts:
-            for rid, best in p.rule_best:
+            for rid, best in p.rule_best.items():
                 old = get(rid)
                 if old is None or best[0] > old[0]:
                     per_rule[rid] = best
@@ -631,14 +652,19 @@ def first_of_each(items: list) -> list:
 def gather(t: Tally) -> tuple[list[ContactInfo], bool]:
     """(the contacts of a record, whose they are, whether it is about personal debt at all) from its
     tally."""
-    flags = t.flags
+    return gather_of(t.flags, t.with_contacts, t.weak)
+
+
+def gather_of(flags: int, with_contacts: list[tuple[int, SegmentFacts]], weak: set[str] | frozenset[str]
+              ) -> tuple[list[ContactInfo], bool]:
+    """`gather` from a record's parts (as in Tally)."""
     contacts: list[ContactInfo] = []
     if flags & _CONTACTS:
         body_points = bool(flags & _POINTS)
         # a contact quoted in a post that warns or reports is the advert's, not the poster's
         negative = bool(flags & _NEGATIVE)
         qq_fallback = bool(flags & _QQ_CUE)
-        for i, f in t.with_contacts:
+        for i, f in with_contacts:
             by_author = f.field != "comments" or f.author_comment or body_points
             for sc in f.contacts:
                 contacts.append(ContactInfo(sc.found, i, f.field, by_author, sc.warned or (sc.quoted and negative)))
@@ -649,7 +675,7 @@ def gather(t: Tally) -> tuple[list[ContactInfo], bool]:
     # evasion rule: SegmentFacts leaves them out)
     if flags & (_TOPIC | _EVASION_RULE):
         return contacts, True
-    if len(t.weak) >= 2:
+    if len(weak) >= 2:
         return contacts, True
     return contacts, any(c.found.obfuscated and c.by_author for c in contacts)
 
@@ -707,60 +733,75 @@ def _features(t: Tally, contacts: list[ContactInfo], on_topic: bool
               ) -> tuple[list[float], list[float], dict[str, float]]:
     """(strength of each category in _CATEGORIES order, the feature vector in FEATURES order, evasion signal
     kind -> strength)."""
+    return features_of(t.per_rule.values(), t.quotable, t.quoted, t.ev_values, t.counts, contacts, on_topic)
+
+
+def features_of(rules, quotable: int, quoted: int, ev_values: list[float], counts: list[int],
+                contacts: list[ContactInfo], on_topic: bool) -> tuple[list[float], list[float], dict[str, float]]:
+    """`_features` from a record's parts: `rules` the rule_best entries (in Tally.per_rule order), then as
+    in Tally."""
     survive = [1.0] * len(_CATEGORIES)  # noisy-OR within a category: 1 - prod(1 - w)
-    for _, cat, left in t.per_rule.values():
+    for _, cat, left in rules:
         survive[cat] *= left
-    quotable, quoted, ev_values = t.quotable, t.quoted, t.ev_values
-    spaced, symbols, splits, zero_width, fullwidth = t.counts
+    spaced, symbols, splits, zero_width, fullwidth = counts
 
     evasion: dict[str, float] = {}
-    if ev_values:
-        evasion["words"] = _noisy_or(ev_values[:16])
-    if spaced >= 3:
-        evasion["spaced_characters"] = min(0.6, 0.08 * spaced)
-    if symbols > splits:
-        evasion["split_symbols"] = min(0.5, 0.1 * (symbols - splits))
-    if zero_width:
-        evasion["invisible_characters"] = 0.5
-    if fullwidth:
-        evasion["lookalike_letters"] = 0.2
+    if ev_values or spaced >= 3 or symbols > splits or zero_width or fullwidth:
+        if ev_values:
+            evasion["words"] = _noisy_or(ev_values[:16])
+        if spaced >= 3:
+            evasion["spaced_characters"] = min(0.6, 0.08 * spaced)
+        if symbols > splits:
+            evasion["split_symbols"] = min(0.5, 0.1 * (symbols - splits))
+        if zero_width:
+            evasion["invisible_characters"] = 0.5
+        if fullwidth:
+            evasion["lookalike_letters"] = 0.2
     private = business = third_any = False
-    obfuscated = 0
-    for c in contacts:
-        kind = c.kind
-        if c.by_author and not c.warned:
-            if kind == "private":
-                private = True
-            elif kind == "business":
-                business = True
-            if c.found.obfuscated:
-                obfuscated += 1
-        elif not c.by_author and kind == "private":
-            third_any = True
-    if obfuscated:
-        evasion["obfuscated_contact"] = 1.0 - 0.4 ** obfuscated
-    for v in evasion.values():
-        survive[_EVASION] *= 1.0 - min(1.0, max(0.0, v))
+    if contacts:
+        obfuscated = 0
+        for c in contacts:
+            kind = c.kind
+            if c.by_author and not c.warned:
+                if kind == "private":
+                    private = True
+                elif kind == "business":
+                    business = True
+                if c.found.obfuscated:
+                    obfuscated += 1
+            elif not c.by_author and kind == "private":
+                third_any = True
+        if obfuscated:
+            evasion["obfuscated_contact"] = 1.0 - 0.4 ** obfuscated
+    if evasion:
+        left = survive[_EVASION]
+        for v in evasion.values():
+            left *= 1.0 - min(1.0, max(0.0, v))
+        survive[_EVASION] = left
 
     s = [1.0 - x for x in survive]
-    third_party = (not private) and third_any
-    gate = 1.0 if on_topic else OFF_TOPIC_FACTOR
     (promise, diversion, fee, identity, policy, anti, brand, evasive, warning, news, official) = s
-    if gate != 1.0:
+    if on_topic:
+        gate = 1.0
+    else:
+        gate = OFF_TOPIC_FACTOR
         promise, diversion, fee, identity = promise * gate, diversion * gate, fee * gate, identity * gate
         policy, anti, brand, evasive = policy * gate, anti * gate, brand * gate, evasive * gate
-    if not private:
+    if private:
+        reach = max(diversion, gate, 0.7 * gate if business else 0.0)
+        no_contact = 0.0
+    else:
         damp = 1.0 - CONTEXT_DAMPING * max(warning, news, official)
         promise, fee, identity, policy, anti, brand = (
             promise * damp, fee * damp, identity * damp, policy * damp, anti * damp, brand * damp)
-    reach = max(diversion, gate if private else 0.0, 0.7 * gate if business else 0.0)
+        reach = max(diversion, 0.0, 0.7 * gate if business else 0.0)
+        no_contact = 1.0
     offer = max(promise, fee, anti, identity, policy, 0.5 * brand)
-    no_contact = 0.0 if private else 1.0
     features = [  # in FEATURES order
         promise, diversion, fee, identity, policy, anti, brand, evasive,
         gate if private else 0.0,
         gate if business else 0.0,
-        gate if third_party else 0.0,
+        gate if third_any and not private else 0.0,
         reach * offer,
         quoted / (quotable + 1),
         1.0 if on_topic else 0.0,

@@ -8,6 +8,9 @@ Phone numbers: mainland mobiles (1[3-9] + 9 digits), landlines with area code (0
 regulators' and police hotlines (12378, 96110 …: the corpus labels a mentioned hotline as a phone). Digits
 may be written with spaces, dashes, dots, slashes, ✘, circled digits, Chinese numerals (一二三, 壹贰叁, 幺) or
 the letter o for zero. Numbers that are prices, amounts, years, dates, percentages or durations are skipped.
+
+`scan_contacts_many` reads many texts at once: the expressions a scan starts with each run over them all
+(regexopt.Batch), and only the texts they find something in are read further.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import NamedTuple
 
 from takedown.scoring.lexicon import CHINESE_DIGIT_CLASS, CHINESE_DIGITS
 from takedown.scoring.normalise import SEGMENT_SEPARATOR, Normalised, normalise
+from takedown.scoring.regexopt import Batch
 
 HOTLINES = frozenset({
     "12378",  # NFRA banking and insurance consumer complaints
@@ -74,15 +78,17 @@ _UNIT_AFTER_RE = re.compile(
     r"小时|周|笔|张|位|名|页|集|节|讲|句|套|份|本|克|斤|米|楼|层|届|级|平|度|部|台|辆|篇|首|遍)"
 )
 _QQ_CUE_BEFORE_RE = re.compile(r"(?:qq|扣扣|企鹅|(?<![a-z0-9])q)(?:群号?|号码?)?[\s:=“\"]*$")
-_QQ_CUE_ANY_RE = re.compile(r"qq|扣扣|企鹅|(?<![a-z0-9])q号")
+_QQ_CUE_ANY_RE = re.compile(r"qq|扣扣|企鹅|q(?<![a-z0-9]q)号")  # every branch starts with a literal: see regexopt
 _MONEY_BEFORE_RE = re.compile(r"(?:[¥$￥]|第|价|售价|原价|现价|rmb)\s*$")
+_MONEY_ENDINGS = ("¥", "$", "￥", "第", "价", "rmb")  # what _MONEY_BEFORE_RE finds before the white space
 
 # every contact has a latin letter (ids, links, e-mail, "qq"), an @, or a run of at least five digits
-_MAYBE_CONTACT_RE = re.compile(rf"[a-z@]|[0-9{CN}](?:{_SEP}{{0,3}}[0-9{CN}]){{4}}")
+# (one class first, so the engine skips ahead to candidates: [a-z@] or a run of five digits)
+_MAYBE_CONTACT_RE = re.compile(rf"[a-z@0-9{CN}](?:(?<=[a-z@])|(?<=[0-9{CN}])(?:{_SEP}{{0,3}}[0-9{CN}]){{4}})")
+# the scans scan_contacts reads a text with: (name, expression)
+_SCANS = (("tld", _TLD_RE), ("wx_suffix", _WX_SUFFIX_RE), ("wx_cue", _WX_CUE_RE), ("run", _RUN_RE),
+          ("qq", _QQ_CUE_ANY_RE))
 
-# what scan_contacts looks at first: a text matching neither has no contacts, no bare numbers and no QQ cue
-CONTACT_HINT_RE = _MAYBE_CONTACT_RE
-QQ_CUE_RE = _QQ_CUE_ANY_RE
 
 _MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
 _RUN_TAIL = "o -.·/|丨✘×~—–_"
@@ -95,6 +101,7 @@ _CJK_CHAR_RE = re.compile(f"[{_CJK}]")
 _START = itemgetter(2)  # FoundContact.start
 _SERVICE_RE = re.compile(r"[48]00\d{7}|95\d{3}|95\d{6}|1010\d{4}")  # 400/800, 95xxx and 1010xxxx lines
 _LANDLINE_RE = re.compile(r"0[1-9]\d{8,10}")
+_PHONE_RE = re.compile("|".join((_MOBILE_RE.pattern, _SERVICE_RE.pattern, _LANDLINE_RE.pattern)))
 
 
 class FoundContact(NamedTuple):
@@ -126,13 +133,22 @@ def find_contacts(norm: Normalised) -> list[FoundContact]:
     return found
 
 
-def scan_contacts(norm: Normalised) -> tuple[list[FoundContact], list[FoundContact], bool]:
+def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]] | None = None
+                  ) -> tuple[list[FoundContact], list[FoundContact], bool]:
     """(contacts, bare numbers, QQ cue without a number) in `norm.base`. A bare number (a comment that is just
     digits) is a QQ number only when the record also names QQ without giving one ("企鹅号在评论区"); the
-    caller decides that over the whole record, since the cue and the number are often in different fields."""
+    caller decides that over the whole record, since the cue and the number are often in different fields.
+
+    `scans`: the matches (start, end, text) of the expressions in _SCANS in `norm.base`, when the caller has
+    them (`scan_contacts_many`)."""
     text = norm.base
-    if _MAYBE_CONTACT_RE.search(text) is None:  # no latin letter, no @, no run of five digits: nothing to find
-        return [], [], _has_unattached_qq_cue(text)
+    if scans is None:
+        if _MAYBE_CONTACT_RE.search(text) is None:  # no latin letter, no @, no run of five digits: nothing
+            return [], [], _has_unattached_qq_cue(text)
+        scans = {name: [(m.start(), m.end(), m.group()) for m in rx.finditer(text)] for name, rx in _SCANS}
+    if not (scans["tld"] or scans["wx_suffix"] or scans["wx_cue"] or "@" in text
+            or any(len(run) >= 5 for _, _, run in scans["run"])):  # nothing below would find anything
+        return [], [], _unattached_qq_cue(text, scans["qq"])
     segments = _segment_bounds(text)
     taken = bytearray(len(text) + 1)  # 1 where a contact (or its cue) was already found
     found: list[FoundContact] = []
@@ -147,33 +163,51 @@ def scan_contacts(norm: Normalised) -> tuple[list[FoundContact], list[FoundConta
     if "@" in text:
         for m in _EMAIL_RE.finditer(text):
             add("other", m.group(), m.start(), m.end(), m.start())
-    for m in _TLD_RE.finditer(text):
-        left = _URL_LEFT_RE.search(text, max(0, m.start() - 80), m.start())
+    for m_start, m_end, _ in scans["tld"]:
+        left = _URL_LEFT_RE.search(text, max(0, m_start - 80), m_start)
         if left is None or text[left.start() - 1:left.start()] in ("@", "_", "-") and left.start() > 0:
             continue
         start = left.start()
-        path = _URL_PATH_RE.match(text, m.end())
-        end = path.end() if path else m.end()
+        path = _URL_PATH_RE.match(text, m_end)
+        end = path.end() if path else m_end
         if free(start, end):
             value = _SCHEME_RE.sub("", text[start:end]).replace("点", ".").rstrip("./")
             add("url", value, start, end, start)
-    _find_wechat(text, segments, free, add)
-    bare = _find_numbers(text, segments, free, add)
+    _find_wechat(text, segments, free, add, scans["wx_suffix"], scans["wx_cue"])
+    bare = _find_numbers(text, segments, free, add, scans["run"])
     found.sort(key=_START)
     bare_found = [FoundContact("qq", digits, a, b, a, _obfuscated(norm, "qq", a, b)) for digits, a, b in bare]
-    return found, bare_found, _has_unattached_qq_cue(text)
+    return found, bare_found, _unattached_qq_cue(text, scans["qq"])
+
+
+def scan_contacts_many(norms: list[Normalised]) -> list[tuple[list[FoundContact], list[FoundContact], bool]]:
+    """`scan_contacts` of each, the expressions it starts with each scanning all the texts at once
+    (regexopt's joined scans: the same matches as text by text)."""
+    bases = Batch([n.base for n in norms])
+    maybe = sorted(bases.having(_MAYBE_CONTACT_RE))
+    qq = bases.finditer(_QQ_CUE_ANY_RE)
+    out = [([], [], bool(k in qq and _unattached_qq_cue(bases.texts[k], qq[k])))
+           for k in range(len(norms))]  # type: list[tuple[list[FoundContact], list[FoundContact], bool]]
+    if maybe:
+        some = Batch([bases.texts[k] for k in maybe])
+        tld, suffix, cue, run = (some.finditer(rx) for _, rx in _SCANS[:4])
+        no: list[tuple[int, int, str]] = []
+        for i, k in enumerate(maybe):
+            out[k] = scan_contacts(norms[k], {"tld": tld.get(i, no), "wx_suffix": suffix.get(i, no),
+                                              "wx_cue": cue.get(i, no), "run": run.get(i, no), "qq": qq.get(k, no)})
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- WeChat
-def _find_wechat(text: str, segments: list[tuple[int, int]], free, add) -> None:
-    for m in _WX_SUFFIX_RE.finditer(text):
-        before = _WX_BEFORE_SUFFIX_RE.search(text, max(0, m.start() - 24), m.start())
+def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes: list[tuple[int, int, str]],
+                 cues: list[tuple[int, int, str]]) -> None:
+    for m_start, _, _ in suffixes:
+        before = _WX_BEFORE_SUFFIX_RE.search(text, max(0, m_start - 24), m_start)
         if before and free(before.start(1), before.end(1)):
             add("wechat", before.group(1), before.start(1), before.end(1), before.start(1))
     seg_starts = None
-    for m in _WX_CUE_RE.finditer(text):
-        start = m.end()
-        if not free(m.start(), start + 1):
+    for m_start, start, cue_text in cues:
+        if not free(m_start, start + 1):
             continue
         if seg_starts is None:
             seg_starts = [s for s, _ in segments]
@@ -181,12 +215,12 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add) -> None:
         ident, end = _read_id(text, start, seg_end)
         if not ident or not _WX_ID_RE.fullmatch(ident) or _CHANNEL_PREFIX_RE.fullmatch(ident):
             continue
-        cue = _WX_CUE_WORD_RE.match(m.group())
-        cue_word = cue.group(1) if cue else m.group()
-        if cue_word in _WX_WEAK_CUES and not (":" in m.group() or _ID_MARK_RE.search(ident)):
+        cue = _WX_CUE_WORD_RE.match(cue_text)
+        cue_word = cue.group(1) if cue else cue_text
+        if cue_word in _WX_WEAK_CUES and not (":" in cue_text or _ID_MARK_RE.search(ident)):
             continue
         if free(start, end):
-            add("wechat", ident, start, end, m.start())
+            add("wechat", ident, start, end, m_start)
 
 
 def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
@@ -217,14 +251,13 @@ def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
 
 
 # ---------------------------------------------------------------------------------------------- numbers
-def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> list[tuple[str, int, int]]:
+def _find_numbers(text: str, segments: list[tuple[int, int]], free, add, runs: list[tuple[int, int, str]]
+                  ) -> list[tuple[str, int, int]]:
     seg_starts = [s for s, _ in segments]
     bare: list[tuple[str, int, int]] = []
-    for m in _RUN_RE.finditer(text):
-        raw = m.group()
+    for a, _, raw in runs:
         if len(raw) < 5:  # no phone or QQ number has fewer than five digits
             continue
-        a = m.start()
         raw = raw.rstrip(_RUN_TAIL)  # trailing letter o or separator is not a digit
         b = a + len(raw)
         if not free(a, b):
@@ -232,20 +265,24 @@ def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> list
         seg = bisect_right(seg_starts, a) - 1
         seg_start, seg_end = segments[seg]
         before = text[max(seg_start, a - 12):a]
-        if _MONEY_BEFORE_RE.search(before) or _UNIT_AFTER_RE.match(text, b, seg_end):
+        # (_MONEY_BEFORE_RE.search(before), read off the end: \s and str.isspace are the same characters)
+        if before.rstrip().endswith(_MONEY_ENDINGS) or _UNIT_AFTER_RE.match(text, b, seg_end):
             continue
         qq_cue = bool(_QQ_CUE_BEFORE_RE.search(before))
         if raw.isascii() and raw.isdigit():  # one group of plain digits (the usual case)
-            groups = [(raw, a, b)]
+            digits = raw
+            whole = _classify(digits, qq_cue)
+            if whole:  # (one group otherwise has no other partition: see _classify_run)
+                add(whole[0], whole[1], a, b, _cue_start(text, seg_start, a))
         else:
             groups = [(g.group().translate(_DIGIT_TABLE), a + g.start(), a + g.end())
                       for g in _DIGIT_GROUP_RE.finditer(raw)]
             if not groups:
                 continue
-        digits = "".join(g[0] for g in groups)
-        whole = _classify(digits, qq_cue)
-        for kind, value, s, e in _classify_run(groups, qq_cue, whole):
-            add(kind, value, s, e, _cue_start(text, seg_start, s))
+            digits = "".join(g[0] for g in groups)
+            whole = _classify(digits, qq_cue)
+            for kind, value, s, e in _classify_run(groups, qq_cue, whole):
+                add(kind, value, s, e, _cue_start(text, seg_start, s))
         # (without a cue, `whole` is the run read as a number on its own)
         if not qq_cue and 5 <= len(digits) <= 11 and not whole and _is_bare(text, seg_start, seg_end, a, b):
             bare.append((digits, a, b))
@@ -254,19 +291,21 @@ def _find_numbers(text: str, segments: list[tuple[int, int]], free, add) -> list
 
 def _has_unattached_qq_cue(text: str) -> bool:
     """A QQ cue without a number after it ("企鹅号在评论区"): a bare number elsewhere is then the QQ."""
-    for m in _QQ_CUE_ANY_RE.finditer(text):
-        if not _QQ_NUMBER_AFTER_RE.match(text[m.end():m.end() + 6]):
-            return True
-    return False
+    return _unattached_qq_cue(text, [(m.start(), m.end(), "") for m in _QQ_CUE_ANY_RE.finditer(text)])
+
+
+def _unattached_qq_cue(text: str, cues: list[tuple[int, int, str]]) -> bool:
+    """`_has_unattached_qq_cue`, given the matches of _QQ_CUE_ANY_RE in `text`."""
+    return bool(cues) and any(not _QQ_NUMBER_AFTER_RE.match(text[end:end + 6]) for _, end, _ in cues)
 
 
 def _classify(digits: str, qq_cue: bool) -> tuple[str, str] | None:
     if qq_cue:
         return ("qq", digits) if 5 <= len(digits) <= 11 and digits[0] != "0" else None
-    m = _MOBILE_RE.fullmatch(digits)
+    m = _PHONE_RE.fullmatch(digits)  # a mobile first (its value without 86), then the other lines
     if m:
-        return "phone", m.group(1)
-    if _SERVICE_RE.fullmatch(digits) or _LANDLINE_RE.fullmatch(digits) or digits in HOTLINES:
+        return "phone", m.group(1) or digits
+    if digits in HOTLINES:
         return "phone", digits
     return None
 

@@ -1,6 +1,7 @@
 """The learned model at scoring time: character n-grams of the normalised text plus the rule features, and the
 calibrated stack that combines it with the rule score. The artifact is JSON (`training.py` fits it and writes
-it); the n-grams of a batch of texts are counted and weighted with numpy (ngrams.py).
+it); the n-grams of a batch of texts are counted and weighted with numpy (ngrams.py), and looked up in the
+vocabulary through a hash table (`CodeTable`).
 
 The n-gram part is linear over a sum of per-field vectors: a record's n-gram vector is the sum of the
 l2-normalised TF-IDF vectors (sublinear tf) of its fields, so the model's logit is a sum of per-field
@@ -56,9 +57,9 @@ class NgramModel:
         self._multi = np.array([len(g) > 1 for g in self._grams], dtype=bool)
         self._lookup = CodeTable.build(self._keys)
 
-    def batch(self, texts: Sequence[str]) -> list[tuple[float, list[tuple[str, float]]]]:
+    def batch(self, texts: Sequence[str], floor: float = 0.0) -> list[tuple[float, list[tuple[str, float]]]]:
         """For each text: (coef . tfidf(text), [(n-gram, contribution) of its strongest n-grams of two or
-        more characters, strongest first])."""
+        more characters, strongest first]), leaving out of those the ones weaker than `floor` (|contribution|)."""
         n = len(texts)
         if not n:
             return []
@@ -88,12 +89,24 @@ class NgramModel:
         if len(keep):
             d, pp = docs[keep], p[keep]
             a = np.abs(pp)
-            order = np.argsort(d * 4.0 - a / (a.max() * 1.01), kind="stable")  # by text, strongest first
+            scale = a.max() * 1.01
+            if floor:
+                # only texts with an n-gram as strong as `floor` can keep one: rank just those (the same keys,
+                # in the same order, so the same ranks)
+                strong = np.zeros(n, dtype=bool)
+                strong[d[a >= floor]] = True
+                subset = np.flatnonzero(strong[d])
+                d, pp, a, kept_pos = d[subset], pp[subset], a[subset], pos[keep][subset]
+            else:
+                kept_pos = pos[keep]
+            order = np.argsort(d * 4.0 - a / scale, kind="stable")  # by text, strongest first
             d_sorted = d[order]
             rank = np.arange(len(order)) - np.searchsorted(d_sorted, d_sorted, side="left")
             grams = self._grams
             sel = order[rank < TOP_FEATURES]
-            for di, k, c in zip(d[sel].tolist(), pos[keep][sel].tolist(), pp[sel].tolist(), strict=True):
+            if floor:  # after ranking, so what ranks first is the same
+                sel = sel[a[sel] >= floor]
+            for di, k, c in zip(d[sel].tolist(), kept_pos[sel].tolist(), pp[sel].tolist(), strict=True):
                 tops[di].append((grams[k], c))
         return list(zip(totals, tops, strict=True))
 

@@ -16,12 +16,16 @@ Steps, in order (each keeps the position map):
 6. lexicon terms mapped to canonical words (婷息挂帐 -> 停息挂账, zx -> 征信, 上an -> 上岸).
    --> `text`
 Newlines and the segment separator (U+001F, used to join a record's fields) are never removed.
+
+`normalise_many(texts)` gives the same for many texts, faster: each step first finds the texts it has work in
+with one scan of them all (regexopt.Batch), and folding one character for one translates those together.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -276,16 +280,8 @@ def char_class(chars) -> re.Pattern[str]:
 _ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 
 
-def _fold(t: _Tracked, ev: Evasion) -> _Tracked:
-    folds, bmp_re, lookalike = _fold_tables()
-    text = t.text
-    if bmp_re.search(text) is None and (text.isascii() or _ASTRAL_RE.search(text) is None):
-        return t
-    return _fold_now(t, ev)
-
-
 def _fold_now(t: _Tracked, ev: Evasion) -> _Tracked:
-    """`_fold` of a text known to have a character that folds or an astral character."""
+    """Step 1 for a text that has a character that folds or an astral character (`_fold_check`)."""
     folds, bmp_re, lookalike = _fold_tables()
     text = t.text
     table, multi_re, lookalike_re = _fold_fast()
@@ -374,23 +370,28 @@ def _map_symbols(t: _Tracked, ev: Evasion, original: str, lexicon: Lexicon) -> _
     return t.edit(edits)
 
 
-def _join_splits(t: _Tracked, ev: Evasion) -> _Tracked:
+def _join_splits(t: _Tracked, ev: Evasion, runs: Iterable[tuple[int, int, str]] | None = None,
+                 latin: Iterable[tuple[int, int, str]] | None = None) -> _Tracked:
+    """`runs` and `latin`: (start, end, text) of the matches of _JOINED_RUN_RE and _LATIN_SPLIT_RE in
+    `t.text`, when the caller has them."""
     text = t.text
+    if runs is None:
+        runs = [(m.start(), m.end(), m.group()) for m in _JOINED_RUN_RE.finditer(text)]
+    if latin is None:
+        latin = [(m.start(), m.end(), m.group()) for m in _LATIN_SPLIT_RE.finditer(text)]
     edits: list[tuple[int, int, str]] = []
     symbol_gaps: list[tuple[int, int]] = []  # (start, end) of separator runs in `text`
     space_gaps: list[tuple[int, int]] = []
-    for m in _JOINED_RUN_RE.finditer(text):
-        start, end = m.span()
-        run = m.group()
+    for start, end, run in runs:
         edits.append((start, end, ""))
         if any(c in _HSPACE for c in run):
             space_gaps.append((start, end))
         elif not all(c in _DELIMITERS for c in run):  # 招聘|顾问, App-我的 are ordinary delimiters
             symbol_gaps.append((start, end))
-    for m in _LATIN_SPLIT_RE.finditer(text):
-        edits.append((m.start(), m.end(), _LATIN_SEP_RE.sub("", m.group())))
+    for start, end, letters in latin:
+        edits.append((start, end, _LATIN_SEP_RE.sub("", letters)))
         ev.latin_splits += 1
-        ev.splits.append(t.span(m.start(), m.end()))
+        ev.splits.append(t.span(start, end))
     if not edits:
         return t
     edits.sort()
@@ -464,34 +465,60 @@ def normalise(text: str, lexicon: Lexicon | None = None) -> Normalised:
 
 
 def normalise_many(texts: list[str], lexicon: Lexicon | None = None) -> list[Normalised]:
-    """`normalise` of each text; the lexicon's terms are looked for in all of them in one scan."""
+    """`normalise` of each text. Each step looks for what it has to do in all the texts at once (regexopt's
+    joined scans, which find what a scan of each text finds) and then works on the texts that need it."""
     lexicon = lexicon or default_lexicon()
-    # most texts need few of the steps: one search tells whether folding has anything to do, one whether
-    # any of the next three steps has
-    folding = _fold_check()
+    evs = [Evasion() for _ in texts]
+    ts = [_Tracked(text) for text in texts]
+    need = Batch(texts).having(_fold_check())
+    if need:
+        _fold_many(ts, evs, sorted(need))
     rest_bmp, rest = _middle_check(tuple(lexicon.symbols))
-    staged = []
-    for text in texts:
-        ev = Evasion()
-        t = _Tracked(text)
-        if folding.search(text) is not None:
-            t = _fold_now(t, ev)
-        s = t.text
-        if (rest.search(s) if s and max(s) > "\uffff" else rest_bmp.search(s)) is not None:
-            t = _drop_invisible(t, ev)
-            t = _simplify(t, ev)
-            t = _map_symbols(t, ev, text, lexicon)
-        t = _join_splits(t, ev)
-        staged.append((text, ev, t))
+    batch = Batch([t.text for t in ts])
+    middle = batch.having(rest_bmp)  # a text with astral characters is searched for those too
+    middle |= {k for k in batch.having(_ASTRAL_RE) if rest.search(batch.texts[k]) is not None}
+    for k in middle:
+        t, ev = ts[k], evs[k]
+        t = _drop_invisible(t, ev)
+        t = _simplify(t, ev)
+        ts[k] = _map_symbols(t, ev, texts[k], lexicon)
+    batch = Batch([t.text for t in ts]) if middle else batch
+    runs, latin = batch.finditer(_JOINED_RUN_RE), batch.finditer(_LATIN_SPLIT_RE)
+    for k in runs.keys() | latin.keys():
+        ts[k] = _join_splits(ts[k], evs[k], runs.get(k, ()), latin.get(k, ()))
     scanner = lexicon.scanner
-    found = scanner.findall_batch(Batch([t.text for _, _, t in staged])) if scanner is not None else {}
+    found = scanner.findall_batch(Batch([t.text for t in ts])) if scanner is not None else {}
     out = []
-    for k, (text, ev, base) in enumerate(staged):
-        t = _map_terms(base, ev, text, lexicon, found.get(k, []))
+    for k, (text, ev, base) in enumerate(zip(texts, evs, ts, strict=True)):
+        t = _map_terms(base, ev, text, lexicon, found.get(k, [])) if k in found else base
         if len(ev.variants) > 1:
             ev.variants.sort(key=_variant_start)
         out.append(Normalised(text, t.text, base.text, ev, t, base))
     return out
+
+
+def _fold_many(ts: list[_Tracked], evs: list[Evasion], need: list[int]) -> None:
+    """`_fold_now` of ts[k] for each k in `need` (texts not changed yet). Texts whose every fold is one
+    character for one (the usual case) are translated together, and their look-alike letters counted in one
+    scan."""
+    table, multi_re, lookalike_re = _fold_fast()
+    multi_bmp, lookalike_bmp = _fold_bmp()
+    sub = Batch([ts[k].text for k in need])
+    astral = sub.having(_ASTRAL_RE)
+    multi = sub.having(multi_bmp) | {i for i in astral if multi_re.search(sub.texts[i]) is not None}
+    simple = [i for i in range(len(need)) if i not in multi]
+    if simple:
+        looks = sub.finditer(lookalike_bmp)
+        folded = "\n".join(sub.texts[i] for i in simple).translate(table)  # one for one: same offsets
+        pos = 0
+        for i in simple:
+            text = sub.texts[i]
+            k = need[i]
+            evs[k].fullwidth_letters += len(lookalike_re.findall(text) if i in astral else looks.get(i, ()))
+            ts[k] = _Tracked(folded[pos:pos + len(text)], ts[k].starts, ts[k].ends)
+            pos += len(text) + 1
+    for i in multi:
+        ts[need[i]] = _fold_now(ts[need[i]], evs[need[i]])
 
 
 def _variant_start(v: Variant) -> int:

@@ -9,8 +9,10 @@ features; the final score is the calibrated stack of both logits. `get_scorer()`
 
 Every rule reason quotes the ORIGINAL text of the field it was found in, because complaints quote the post; the
 model's reasons (category "model") quote the words behind its strongest n-grams.
-Speed: field values are analysed once and cached (analysis.FactsCache), new ones read by the model a batch at
-a time.
+Speed: field values are analysed once and cached (analysis.FactsCache), the new ones of a batch together
+(normalised, matched and read by the model in one pass each); the run of values an author repeats (hashtags,
+name, bio) is tallied once (analysis.Tally), and a record without comments is assembled from its title, its
+description and that tally in one step (`Scorer._post`). None of it changes a score, reason or contact.
 """
 
 from __future__ import annotations
@@ -28,16 +30,23 @@ from pathlib import Path
 from typing import Any
 
 from takedown.scoring.analysis import (
+    _CONTACTS,
+    _WEAK,
     FEATURES,
     MAX_REASONS_PER_RULE,
     Analysis,
     ContactInfo,
     FactsCache,
+    SegmentFacts,
     Tally,
     _features,
     analyse,
+    dedupe_reasons,
+    features_of,
     first_of_each,
     gather,
+    gather_of,
+    reasons_of,
     rule_reasons,
     tally,
     tally_run,
@@ -148,19 +157,21 @@ class Scorer:
         Use `score_many` to get the errors instead, or `score_one` to have them raised."""
         results: list[ScoreResult] = []
         parsed: list[tuple[str, list[tuple[str, str]]]] = []
-        for record in records:
-            keys = read_keys(record)
-            if keys is None:  # not the plain shape: the careful reader says what is wrong
-                rid, segments, problems = read_segments(record, strict=False)
-                for problem in problems:
-                    log.warning("scoring: %s (field left out)", problem)
-                keys = rid, [(s.field, s.text) for s in segments]
-            parsed.append(keys)
         gc_was_on = gc.isenabled()
-        if len(parsed) >= 100 and gc_was_on:
-            gc.disable()  # a batch allocates many small objects and frees none in cycles: skip the collector
+        if gc_was_on:
+            # scoring allocates many small objects and frees none in cycles; with the caches' objects
+            # alive, each pass of the collector would cost more than all it could ever find
+            gc.disable()
         try:
-            build = self._build
+            for record in records:
+                keys = read_keys(record)
+                if keys is None:  # not the plain shape: the careful reader says what is wrong
+                    rid, segments, problems = read_segments(record, strict=False)
+                    for problem in problems:
+                        log.warning("scoring: %s (field left out)", problem)
+                    keys = rid, [(s.field, s.text) for s in segments]
+                parsed.append(keys)
+            build, fast = self._build, self._post
             profiles = self.facts.profiles
             for start in range(0, len(parsed), BATCH):
                 chunk = parsed[start:start + BATCH]
@@ -179,9 +190,12 @@ class Scorer:
                     profile = profiles.get(run)
                     if profile is None:
                         profile = profiles[run] = tally_run(mine[2:end])
-                    t = tally([mine[0], mine[1], profile, *mine[end:]])
-                    contacts, on_topic = gather(t)
-                    results.append(build(rid, t, contacts, _features(t, contacts, on_topic)[1]))
+                    if end == n:
+                        results.append(fast(rid, mine[0], mine[1], profile))
+                    else:
+                        t = tally([mine[0], mine[1], profile, *mine[end:]])
+                        contacts, on_topic = gather(t)
+                        results.append(build(rid, t, contacts, _features(t, contacts, on_topic)[1]))
         finally:
             if gc_was_on:
                 gc.enable()
@@ -230,6 +244,66 @@ class Scorer:
         return rule_z, model.intercept + ngram + sum(map(mul, model.rule_coef, features))
 
     # ------------------------------------------------------------------------------------- internals
+    def _post(self, rid: str, title: SegmentFacts, desc: SegmentFacts, profile: Tally) -> ScoreResult:
+        """`_build` of a record without comments: `tally([title, desc, profile])` and what `_build` reads
+        from it, worked out in place (the same operations in the same order: see Tally), because nearly every
+        record takes this way."""
+        flags = title.flags | desc.flags | profile.flags
+        # rule strengths: the first strongest occurrence of each rule, in the order rules first occur
+        if title.counts or desc.counts:
+            per_rule = dict(title.rule_best)
+            _merge_rules(per_rule, desc.rule_best)
+            _merge_rules(per_rule, profile.per_rule)
+            rules = per_rule.values()
+            quotable = title.quotable + desc.quotable + profile.quotable
+            quoted = title.quoted + desc.quoted + profile.quoted
+            ev_values = title.evasion_values + desc.evasion_values + profile.ev_values
+            c = profile.counts
+            counts = [title.spaced_chars + desc.spaced_chars + c[0], title.split_symbols + desc.split_symbols + c[1],
+                      title.splits + desc.splits + c[2], title.zero_width + desc.zero_width + c[3],
+                      title.fullwidth + desc.fullwidth + c[4]]
+        else:
+            rules = profile.per_rule.values()
+            quotable, quoted, ev_values, counts = profile.quotable, profile.quoted, profile.ev_values, profile.counts
+        with_contacts: list[tuple[int, SegmentFacts]] = []
+        if flags & _CONTACTS:
+            if title.flags & _CONTACTS:
+                with_contacts.append((0, title))
+            if desc.flags & _CONTACTS:
+                with_contacts.append((1, desc))
+            with_contacts += [(2 + k, f) for k, f in profile.with_contacts]
+        contacts, on_topic = gather_of(flags, with_contacts, title.weak_words | desc.weak_words | profile.weak
+                                       if flags & _WEAK else frozenset())
+        features = features_of(rules, quotable, quoted, ev_values, counts, contacts, on_topic)[1]
+
+        w = self.weights
+        rule_z = w.intercept + sum(map(mul, w.coefficients, features))
+        items = title.reasons + desc.reasons + profile.items
+        if contacts:
+            reasons = reasons_of(items, with_contacts, contacts)
+        else:  # the three have different fields, and each is without repeats: no two items are the same
+            reasons = dedupe_reasons(items, distinct=True)
+        model = self.model
+        if model is None:
+            score = sigmoid(rule_z)
+        else:
+            part0, part1 = title.model_part, desc.model_part
+            ngram = 0.0  # one by one, in order, as the field values' own sum
+            if part0 is not None:
+                ngram += part0[0]
+            if part1 is not None:
+                ngram += part1[0]
+            for x in profile.parts:
+                ngram += x
+            model_z = model.intercept + ngram + sum(map(mul, model.rule_coef, features))
+            score = sigmoid(model.stack.logit(rule_z, model_z))
+            top = profile.model_items
+            if part0 is not None and part0[1] or part1 is not None and part1[1]:
+                top = (part0[1] if part0 is not None else []) + (part1[1] if part1 is not None else []) + top
+            if top:
+                reasons += _top_model_reasons(top)
+        return ScoreResult(rid, round(score, 4), reasons, _contacts(contacts) if contacts else [], self.version)
+
     def _result(self, a: Analysis) -> ScoreResult:
         return self._build(a.record_id, tally(a.facts), a.contacts, a.features)
 
@@ -248,9 +322,26 @@ _MODEL_EXPLANATION_POS = "学习模型：该用语常见于审核确认的代理
 _MODEL_EXPLANATION_NEG = "学习模型：该用语常见于防骗提醒、新闻或官方内容。"
 
 
+def _merge_rules(into: dict[str, tuple[float, int, float]], later: dict[str, tuple[float, int, float]]) -> None:
+    """Merge the rule strengths of later field values into `into` as Tally does one by one: a new rule goes
+    at the end (in `later`'s order), a known one keeps its place and takes the later value only when it is
+    stronger (dict.update, then the earlier values put back where they were not weaker)."""
+    if not later:
+        return
+    common = into.keys() & later.keys()
+    earlier = {rule: into[rule] for rule in common}
+    into.update(later)
+    for rule in common:
+        if not later[rule][0] > earlier[rule][0]:
+            into[rule] = earlier[rule]
+
+
 def _model_reasons(t: Tally) -> list[Reason]:
     """The model's strongest n-grams over the record (their contribution to the final logit)."""
-    items = t.model_items
+    return _top_model_reasons(t.model_items)
+
+
+def _top_model_reasons(items: list[tuple[float, tuple[str, str], Reason]]) -> list[Reason]:
     if not items:
         return []
     if len(items) > 1:
@@ -271,9 +362,15 @@ def _model_hook(model: Artifact):
     and its strongest n-grams as reasons (weighted by their share of the final, stacked logit)."""
     ngrams = model.ngrams
     scale = model.stack.model
+    # n-grams whose weight below could not round to 0.05 are left out in the batch (nearly all of them):
+    # |c * scale| < 0.0494 rounds to at most 0.049
+    floor = 0.049 / abs(scale) if scale else 0.0
 
     def hook(facts: list) -> None:
-        for f, (total, top) in zip(facts, ngrams.batch([f.ntext for f in facts]), strict=True):
+        for f, (total, top) in zip(facts, ngrams.batch([f.ntext for f in facts], floor), strict=True):
+            if not top:
+                f.model_part = (total, [])
+                continue
             norm = f.norm
             reasons = []
             for g, c in top:
