@@ -67,30 +67,57 @@ def _converter(column_type: Any, dialect: str) -> Callable[[Any], Any] | None:
     return None
 
 
+def _placeholder(dialect: Any) -> str:
+    placeholder = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
+    if placeholder is None:
+        raise NotImplementedError(f"driver SQL: parameter style {dialect.paramstyle!r}")
+    return placeholder
+
+
 @lru_cache(maxsize=64)
-def _insert_sql(table: Table, columns: tuple[str, ...], dialect: Any) -> tuple[str, tuple[Any, ...]]:
+def _insert_sql(table: Table, columns: tuple[str, ...], dialect: Any, on_conflict: str
+                ) -> tuple[str, tuple[Any, ...]]:
     """The INSERT for exactly `columns` (no defaults added), positional placeholders, and each column's converter."""
     quote = dialect.identifier_preparer.quote
-    placeholder = {"qmark": "?", "format": "%s", "numeric": None, "named": None, "pyformat": "%s"}[dialect.paramstyle]
-    if placeholder is None:
-        raise NotImplementedError(f"bulk_insert: parameter style {dialect.paramstyle!r}")
+    placeholder = _placeholder(dialect)
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join([placeholder] * len(columns))})")
+    if on_conflict:
+        sql += " " + on_conflict
     return sql, tuple(_converter(table.c[c].type, dialect.name) for c in columns)
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], on_conflict: str = "") -> None:
     """INSERT many rows with the driver's executemany, skipping SQLAlchemy's per-row parameter processing
     (most of the cost of a large insert from Python). Values are converted as the column types would:
     JSON serialised, times as SQLite stores them. For plain inserts that need no RETURNING; every row has the
-    keys of the first, and columns left out get the database's default (not the models' Python defaults)."""
+    keys of the first, and columns left out get the database's default (not the models' Python defaults).
+    `on_conflict`: an `ON CONFLICT ...` clause (the same syntax on SQLite and PostgreSQL), appended as is."""
     if not rows:
         return
     columns = tuple(rows[0])
-    sql, converters = _insert_sql(table, columns, conn.dialect)
+    sql, converters = _insert_sql(table, columns, conn.dialect, on_conflict)
     pairs = tuple(zip(columns, converters, strict=True))
     params = [tuple(row[c] if f is None else f(row[c]) for c, f in pairs) for row in rows]
     conn.exec_driver_sql(sql, params)
+
+
+def select_in(conn: Connection, sql: str, params: Sequence[Any], values: Sequence[Any], chunk: int = 500
+              ) -> Iterator[tuple[Any, ...]]:
+    """Rows of `sql` (written with `?` placeholders and one `IN ({})` for `values`), run through the driver
+    `chunk` values at a time. Rows come as the driver returns them: no type processing, so JSON is text on
+    SQLite (see `json_value`) and times are as the driver gives them; keep to plain columns where that matters."""
+    placeholder = _placeholder(conn.dialect)
+    prefix = tuple(params)
+    for start in range(0, len(values), chunk):
+        part = tuple(values[start:start + chunk])
+        query = sql.replace("?", placeholder).format(", ".join([placeholder] * len(part)))
+        yield from conn.exec_driver_sql(query, prefix + part)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column's value as `select_in` returned it: text on SQLite, already decoded by psycopg."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 @contextmanager

@@ -27,7 +27,8 @@ from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from takedown import clock
-from takedown.db import bulk_insert
+from takedown.db import bulk_insert, json_value, select_in
+from takedown.gcpause import gc_paused
 from takedown.models import (
     Author,
     AuthorContact,
@@ -55,6 +56,12 @@ HIGH_RISK_AUTHOR_BOOST = 0.3
 CONFIRMED_AUTHOR_RISK = 0.95  # an author with a confirmed post is at least this risky
 _CONTACT_LABELS = {"wechat": "微信", "phone": "电话", "qq": "QQ", "url": "链接", "other": "邮箱"}
 _POST = Post.__table__
+# Search results sometimes lack the bio (PLATFORMS.md: Douyin's signature is unverified there): a known bio is
+# never overwritten with an empty one. (The same syntax on SQLite and PostgreSQL.)
+_AUTHOR_UPSERT = (
+    "ON CONFLICT (platform, platform_author_id) DO UPDATE SET nickname = excluded.nickname, url = excluded.url, "
+    "last_seen = excluded.last_seen, bio = CASE WHEN excluded.bio = '' THEN author.bio ELSE excluded.bio END"
+)
 
 
 @dataclass(slots=True)
@@ -153,7 +160,7 @@ class Ingestor:
         if not ranked:
             return stats
         now = self.now()
-        with self.engine.begin() as conn:
+        with gc_paused(), self.engine.begin() as conn:  # see gcpause: a batch makes no cycles
             author_ids, bios = self._upsert_authors(conn, [r.author for _, r in ranked.values() if r.author], now)
             existing = self._existing_posts(conn, list(ranked))
             _fill_known(ranked, existing, bios)
@@ -199,9 +206,7 @@ class Ingestor:
                 # the driver's executemany, then the new ids in one query: cheaper than INSERT ... RETURNING
                 # through SQLAlchemy's per-row processing
                 bulk_insert(conn, _POST, new_rows)
-                for key, known in self._existing_posts(conn, [(r["platform"], r["platform_post_id"])
-                                                              for r in new_rows]).items():
-                    post_ids[key] = known["id"]
+                post_ids.update(self._post_ids(conn, [(r["platform"], r["platform_post_id"]) for r in new_rows]))
             if changed_rows:
                 cols = {c: bindparam(c) for c in changed_rows[0] if c != "pid"}
                 conn.execute(update(Post).where(Post.id == bindparam("pid")).values(**cols), changed_rows)
@@ -312,45 +317,38 @@ class Ingestor:
             }
             for a in unique.values()
         ]
+        # the driver's executemany, then ids and bios in one query per 500: cheaper than the same upsert with
+        # RETURNING through SQLAlchemy's per-row processing
+        bulk_insert(conn, Author.__table__, rows, on_conflict=_AUTHOR_UPSERT)
         ids: dict[tuple[str, str], int] = {}
         bios: dict[tuple[str, str], str] = {}
-        table = Author.__table__
-        # One cached statement run over many parameter sets (executemany with RETURNING), not a multi-row
-        # VALUES clause: SQLAlchemy would compile the latter anew for every batch.
-        stmt = self._insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["platform", "platform_author_id"],
-            set_={
-                "nickname": stmt.excluded.nickname,
-                "url": stmt.excluded.url,
-                "last_seen": stmt.excluded.last_seen,
-                # Search results sometimes lack the bio (PLATFORMS.md: Douyin's signature is unverified there):
-                # never overwrite a known bio with an empty one.
-                "bio": case((stmt.excluded.bio == "", table.c.bio), else_=stmt.excluded.bio),
-            },
-        ).returning(table.c.id, table.c.platform, table.c.platform_author_id, table.c.bio)
-        for chunk in _chunks(rows):
-            for aid, platform, pid, bio in conn.execute(stmt, list(chunk)):
+        for platform, author_ids in _by_platform(unique).items():
+            for aid, pid, bio in select_in(
+                    conn, "SELECT id, platform_author_id, bio FROM author WHERE platform = ? AND platform_author_id IN ({})",
+                    (platform,), author_ids):
                 ids[(platform, pid)] = aid
                 bios[(platform, pid)] = bio
         return ids, bios
 
     @staticmethod
     def _existing_posts(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        by_platform: dict[str, list[str]] = {}
-        for platform, ppid in keys:
-            by_platform.setdefault(platform, []).append(ppid)
+        """id, content_hash, review_state and comments (as stored: see `_fill_known`) of the stored posts."""
         found: dict[tuple[str, str], dict[str, Any]] = {}
-        for platform, ppids in by_platform.items():
-            for chunk in _chunks(ppids):
-                rows = conn.execute(
-                    select(Post.id, Post.platform_post_id, Post.content_hash, Post.review_state, Post.comments).where(
-                        Post.platform == platform, Post.platform_post_id.in_(chunk)
-                    )
-                )
-                for pid, ppid, digest, state, comments in rows:
-                    found[(platform, ppid)] = {"id": pid, "content_hash": digest, "review_state": state,
-                                               "comments": comments}
+        for platform, ppids in _by_platform(keys).items():
+            for pid, ppid, digest, state, comments in select_in(
+                    conn, "SELECT id, platform_post_id, content_hash, review_state, comments FROM post "
+                          "WHERE platform = ? AND platform_post_id IN ({})", (platform,), ppids):
+                found[(platform, ppid)] = {"id": pid, "content_hash": digest, "review_state": state,
+                                           "comments": comments}
+        return found
+
+    @staticmethod
+    def _post_ids(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        found: dict[tuple[str, str], int] = {}
+        for platform, ppids in _by_platform(keys).items():
+            for pid, ppid in select_in(conn, "SELECT id, platform_post_id FROM post "
+                                             "WHERE platform = ? AND platform_post_id IN ({})", (platform,), ppids):
+                found[(platform, ppid)] = pid
         return found
 
     # ------------------------------------------------------------------ author and contact context
@@ -495,6 +493,13 @@ class Ingestor:
                 conn.execute(self._insert(table.__table__).on_conflict_do_nothing(), list(chunk))
 
 
+def _by_platform(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for platform, platform_id in keys:
+        out.setdefault(platform, []).append(platform_id)
+    return out
+
+
 def _fill_known(ranked: dict[tuple[str, str], tuple[int, PostRecord]],
                 existing: dict[tuple[str, str], dict[str, Any]], bios: dict[tuple[str, str], str]) -> None:
     """Give each record what is already known and its source does not carry: a search result has no
@@ -504,7 +509,9 @@ def _fill_known(ranked: dict[tuple[str, str], tuple[int, PostRecord]],
         changes: dict[str, Any] = {}
         known = existing.get(key)
         if not record.comments and known and known["comments"]:
-            changes["comments"] = list(known["comments"])
+            stored = json_value(known["comments"])  # (as the driver gave it: decoded only here, when needed)
+            if stored:
+                changes["comments"] = list(stored)
         author = record.author
         if author is not None and not author.bio:
             bio = bios.get((author.platform, author.platform_author_id))

@@ -17,7 +17,6 @@ description and that tally in one step (`Scorer._post`). None of it changes a sc
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import logging
@@ -29,6 +28,7 @@ from operator import itemgetter, mul
 from pathlib import Path
 from typing import Any
 
+from takedown.gcpause import gc_paused
 from takedown.scoring.analysis import (
     _CONTACTS,
     _WEAK,
@@ -157,12 +157,7 @@ class Scorer:
         Use `score_many` to get the errors instead, or `score_one` to have them raised."""
         results: list[ScoreResult] = []
         parsed: list[tuple[str, list[tuple[str, str]]]] = []
-        gc_was_on = gc.isenabled()
-        if gc_was_on:
-            # scoring allocates many small objects and frees none in cycles; with the caches' objects
-            # alive, each pass of the collector would cost more than all it could ever find
-            gc.disable()
-        try:
+        with gc_paused():  # the caches' objects alive, each pass of the collector would cost more than a batch
             for record in records:
                 keys = read_keys(record)
                 if keys is None:  # not the plain shape: the careful reader says what is wrong
@@ -196,9 +191,6 @@ class Scorer:
                         t = tally([mine[0], mine[1], profile, *mine[end:]])
                         contacts, on_topic = gather(t)
                         results.append(build(rid, t, contacts, _features(t, contacts, on_topic)[1]))
-        finally:
-            if gc_was_on:
-                gc.enable()
         return results
 
     def score_one(self, record: Mapping) -> ScoreResult:

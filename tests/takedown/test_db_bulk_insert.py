@@ -54,3 +54,29 @@ def test_bulk_insert_keeps_nulls_and_ignores_an_empty_batch(engine):
     with Session(engine) as s:
         run = s.execute(select(CrawlRun)).scalar_one()
     assert run.finished_at is None and run.keywords == ["征信修复"] and run.started_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_on_conflict_clause_and_select_in_over_chunks(engine):
+    from takedown.db import json_value, select_in
+    from takedown.models import Author
+
+    def author(i: int, bio: str) -> dict:
+        return {"platform": "douyin", "platform_author_id": f"a{i}", "nickname": f"n{i}", "bio": bio, "url": "",
+                "extra": {"i": i}, "first_seen": datetime(2026, 1, 1, tzinfo=UTC),
+                "last_seen": datetime(2026, 1, 1, tzinfo=UTC)}
+
+    upsert = "ON CONFLICT (platform, platform_author_id) DO UPDATE SET nickname = excluded.nickname"
+    with engine.begin() as conn:
+        bulk_insert(conn, Author.__table__, [author(i, f"bio {i}") for i in range(7)], on_conflict=upsert)
+        again = [author(i, "") | {"nickname": f"new {i}"} for i in range(5, 9)]  # two known, two new
+        bulk_insert(conn, Author.__table__, again, on_conflict=upsert)
+        rows = list(select_in(conn, "SELECT platform_author_id, nickname, bio, extra FROM author "
+                                    "WHERE platform = ? AND platform_author_id IN ({})",
+                              ("douyin",), [f"a{i}" for i in range(10)], chunk=3))  # 4 chunks, a0..a9
+        none = list(select_in(conn, "SELECT id FROM author WHERE platform = ? AND platform_author_id IN ({})",
+                              ("bilibili",), ["a1"]))
+    got = {r[0]: (r[1], r[2], json_value(r[3])) for r in rows}
+    assert len(rows) == 9 and none == []
+    assert got["a4"] == ("n4", "bio 4", {"i": 4})
+    assert got["a6"] == ("new 6", "bio 6", {"i": 6})  # updated nickname, bio kept (not in the SET clause)
+    assert got["a8"] == ("new 8", "", {"i": 8})
