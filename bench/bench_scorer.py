@@ -35,8 +35,12 @@ DEV = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial.jsonl"
 HOLDOUT = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout.jsonl"
 # written by someone who saw neither the scorer nor the other sets; first scored on 2026-11-25, never tuned on
 HOLDOUT_2 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-2.jsonl"
+# written blind like the second (by a helper that read DOMAIN.md and the corpus README only); first scored on
+# 2026-11-26 before any change made for it, never tuned on
+HOLDOUT_3 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-3.jsonl"
 FOLDS = 5
-SETS = [("adversarial dev", DEV), ("adversarial holdout", HOLDOUT), ("adversarial holdout 2", HOLDOUT_2)]
+SETS = [("adversarial dev", DEV), ("adversarial holdout", HOLDOUT), ("adversarial holdout 2", HOLDOUT_2),
+        ("adversarial holdout 3", HOLDOUT_3)]
 
 
 def load(path: Path) -> list[dict]:
