@@ -54,6 +54,12 @@ _WARN_RE = re.compile(
     r"(?:请勿|不要|别|切勿|千万别)(?:添加|加|联系|点击?|回拨|转账)"
 )
 _CTA_RE = re.compile(r"加我|找我|联系我|私我|咨询|有需要|需要的|➕|加v|加微|加qq|打我|滴滴我")
+# ... unless it is reported speech: what the scammer demanded ("要求用户添加QQ", "让我加微信")
+_REPORTED_CTA_RE = re.compile(r"(?:要求|让|叫|诱导|引导|骗|称|说|被)[^,，。!?;\n]{0,4}$")
+# the contact is someone else's, reported by the poster ("添加对方QQ", "群里公布的电话", "有个叫 … 的"): in a post
+# that warns or reports, it is the advert's, as a quoted one is
+_REPORTED_RE = re.compile(r"对方|此人|这个人|该(?:账号|号|人|团伙)|某|群里|留下的|留的|留有|公布的|有个|自称|骗子的|他们|记者|"
+                          r"(?:广告|视频)(?:上|里|中|下方)")
 _SENTENCE_END_RE = re.compile(r"[。!?;\n]")
 # quotation: a warning or a news item quotes the advert it is about; book titles 《》 are not quotes
 _QUOTE_RE = re.compile(r"“[^”\n]{1,200}”|「[^」\n]{1,200}」|『[^』\n]{1,200}』|\"[^\"\n]{1,200}\"|‘[^’\n]{1,200}’")
@@ -105,7 +111,9 @@ class SegmentContact(NamedTuple):
     found: FoundContact
     warned: bool
     quote: str  # the original text of the contact and the words introducing it
-    quoted: bool  # inside quotation marks: a warning or a news item quoting the advert it is about
+    # inside quotation marks, or reported as someone else's ("对方的QQ"): a warning or a news item citing the
+    # advert it is about (counted as warned against when the record warns, reports or speaks officially)
+    quoted: bool
 
 
 class Prepared(NamedTuple):
@@ -265,8 +273,8 @@ class SegmentFacts:
                 for c in found:
                     s, e = norm.base_span(c.cue_start, c.end)
                     quoted = bool(base_quotes) and _inside(base_quotes, c.start, c.end)
-                    contacts.append(SegmentContact(c, _warned(base, c.cue_start, c.end, sentence_ends, []),
-                                                   text[s:e].strip(), quoted))
+                    warned, reported = _warned(base, c.cue_start, c.end, sentence_ends, [])
+                    contacts.append(SegmentContact(c, warned, text[s:e].strip(), quoted or reported))
             self.bare = [SegmentContact(c, False, text[slice(*norm.base_span(c.start, c.end))].strip(), False)
                          for c in bare]
         else:
@@ -680,10 +688,11 @@ def gather_of(flags: int, with_contacts: list[tuple[int, SegmentFacts]], weak: s
     return contacts, any(c.found.obfuscated and c.by_author for c in contacts)
 
 
-def _warned(text: str, start: int, end: int, sentence_ends: list[int], separators: list[int]) -> bool:
-    """The contact is quoted as something to avoid (a warning word in its sentence or close around it),
-    and its own sentence does not invite contact. Positions of sentence ends and segment separators are
-    given sorted, so a long post costs no more per contact than a short one."""
+def _warned(text: str, start: int, end: int, sentence_ends: list[int], separators: list[int]) -> tuple[bool, bool]:
+    """(warned, reported): the contact is quoted as something to avoid (a warning word in its sentence or close
+    around it), or reported as someone else's (see _REPORTED_RE), and either way its own sentence does not
+    invite contact. Positions of sentence ends and segment separators are given sorted, so a long post costs no
+    more per contact than a short one."""
     k = bisect_right(separators, start)
     seg_start = separators[k - 1] + 1 if k else 0
     seg_end = separators[k] if k < len(separators) else len(text)
@@ -692,8 +701,10 @@ def _warned(text: str, start: int, end: int, sentence_ends: list[int], separator
     j = bisect_right(sentence_ends, end - 1)
     right = min(seg_end, sentence_ends[j] if j < len(sentence_ends) else len(text), end + 80)
     own = text[left:right]
+    if any(not _REPORTED_CTA_RE.search(own, 0, m.start()) for m in _CTA_RE.finditer(own)):
+        return False, False
     around = text[max(seg_start, left - 30):min(seg_end, right + 40)]
-    return bool(_WARN_RE.search(around)) and not _CTA_RE.search(own)
+    return bool(_WARN_RE.search(around)), bool(_REPORTED_RE.search(own))
 
 
 def _inside(spans: list[tuple[int, int]], start: int, end: int) -> bool:

@@ -58,7 +58,9 @@ _WX_GAP = "[\\s❤💚💗♥💙🖤:=号信“\"'「『]*"
 _WX_CUE_RE = re.compile(
     rf"(?:微信号?|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|小绿书号?|wechat|weixin|wei ?xin"
     rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
-    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号){_WX_GAP}(?=[a-z{CN}0-9])"
+    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号"
+    # "加我了解：fx_01", "加我工作微信处理：ay_01": an invitation, a few words, a colon, then the id
+    rf"|加(?:我|她|他|老师)[^,。!?;\n:]{{0,8}}:){_WX_GAP}(?=[a-z{CN}0-9])"
 )
 _WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号"})
 _WX_CUE_WORD_RE = re.compile(rf"^(.*?){_WX_GAP}$", re.S)
@@ -77,7 +79,10 @@ _UNIT_AFTER_RE = re.compile(
     r"\s?(?:元|块|万|千|百|亿|w(?![a-z])|k(?![a-z])|%|％|期|天|个|岁|年|月|日|号(?!码)|次|人|单|条|家|分|秒|倍|折|"
     r"小时|周|笔|张|位|名|页|集|节|讲|句|套|份|本|克|斤|米|楼|层|届|级|平|度|部|台|辆|篇|首|遍)"
 )
-_QQ_CUE_BEFORE_RE = re.compile(r"(?:qq|扣扣|企鹅|(?<![a-z0-9])q)(?:群号?|号码?)?[\s:=“\"]*$")
+_QQ_CUE_BEFORE_RE = re.compile(
+    r"(?:qq|扣扣|企鹅|球球|(?<![a-z0-9])q)(?:群号?|号码?)?[\s:=“\"]*$"
+    r"|(?<![a-z0-9])扣\s*[:=]\s*$|群号(?:码|是)?[\s:=“\"]*$"  # "扣：70916234", "群号 815226034" (QQ groups have numbers)
+)
 _QQ_CUE_ANY_RE = re.compile(r"qq|扣扣|企鹅|q(?<![a-z0-9]q)号")  # every branch starts with a literal: see regexopt
 _MONEY_BEFORE_RE = re.compile(r"(?:[¥$￥]|第|价|售价|原价|现价|rmb)\s*$")
 _MONEY_ENDINGS = ("¥", "$", "￥", "第", "价", "rmb")  # what _MONEY_BEFORE_RE finds before the white space
@@ -91,6 +96,7 @@ _SCANS = (("tld", _TLD_RE), ("wx_suffix", _WX_SUFFIX_RE), ("wx_cue", _WX_CUE_RE)
 
 
 _MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
+_SAME_WECHAT_RE = re.compile(r"\s?[(\[【]?(?:同微信|微信同号|同v|v同号|同vx|vx同号|微信同步|同号微信)")
 _RUN_TAIL = "o -.·/|丨✘×~—–_"
 _DIGIT_GROUP_RE = re.compile(rf"[0-9o{CN}]+")
 _QQ_NUMBER_AFTER_RE = re.compile(rf"[\s:=“\"号码群]*[0-9{CN}]")
@@ -175,6 +181,9 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
             add("url", value, start, end, start)
     _find_wechat(text, segments, free, add, scans["wx_suffix"], scans["wx_cue"])
     bare = _find_numbers(text, segments, free, add, scans["run"])
+    if "同" in text:  # "138 0214 6679（同微信）": the number is also the WeChat id
+        found += [c._replace(type="wechat") for c in found
+                  if c.type == "phone" and c.value[0] == "1" and _SAME_WECHAT_RE.match(text, c.end)]
     found.sort(key=_START)
     bare_found = [FoundContact("qq", digits, a, b, a, _obfuscated(norm, "qq", a, b)) for digits, a, b in bare]
     return found, bare_found, _unattached_qq_cue(text, scans["qq"])

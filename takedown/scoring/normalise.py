@@ -47,7 +47,7 @@ _DELIMITERS = "|/\\-+~=×"
 
 # Invisible characters: those a promoter inserts to break a keyword (counted), and those emoji carry anyway.
 _ZERO_WIDTH = "\u200b\u200c\u200e\u200f\u2060-\u2064\ufeff\u00ad\u180e"
-_SILENT = "\u200d\ufe00-\ufe0f\u0300-\u036f\U000e0020-\U000e007f\U000e0100-\U000e01ef"
+_SILENT = "\u200d\ufe00-\ufe0f\u20dd-\u20e4\u0300-\u036f\U000e0020-\U000e007f\U000e0100-\U000e01ef"
 _INVISIBLE_RE = re.compile(f"[{_ZERO_WIDTH}{_SILENT}]+")
 
 

@@ -15,6 +15,7 @@ from takedown.scoring.normalise import normalise
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus-train.jsonl"
 ADVERSARIAL = Path(__file__).resolve().parent / "data" / "adversarial.jsonl"
 HOLDOUT = Path(__file__).resolve().parent / "data" / "adversarial-holdout.jsonl"
+HOLDOUT_2 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-2.jsonl"
 
 
 @pytest.mark.parametrize(
@@ -52,6 +53,13 @@ HOLDOUT = Path(__file__).resolve().parent / "data" / "adversarial-holdout.jsonl"
         ("自己先查能不能挂zhang：tingxi点cc/q", [("url", "tingxi.cc/q")]),
         ("报名：https://Peixun.Zwxs.org/a?b=1", [("url", "peixun.zwxs.org/a?b=1")]),
         ("简历投递：hr_gz@jinyuanfw.cn", [("other", "hr_gz@jinyuanfw.cn")]),
+        ("需要的直接打📞1️⃣5️⃣9️⃣2️⃣6️⃣4️⃣0️⃣3️⃣8️⃣1️⃣7️⃣", [("phone", "15926403817")]),  # keycap digits
+        ("合作的扣：70916234", [("qq", "70916234")]),
+        ("互助群，群号 815226034，进群备注", [("qq", "815226034")]),
+        ("加我了解：fx_baoma01", [("wechat", "fx_baoma01")]),
+        ("可以直接加我工作微信处理：ay_lin7026，今天申请", [("wechat", "ay_lin7026")]),
+        ("联系我：198 4402 7316（同微信）", [("phone", "19844027316"), ("wechat", "19844027316")]),
+        ("电话 13800138000 同城可上门", [("phone", "13800138000")]),  # 同城: not "同微信"
     ],
 )
 def test_contacts_are_found_and_normalised(text, expected):
@@ -74,6 +82,7 @@ def test_contacts_are_found_and_normalised(text, expected):
         "工作日9:00-21:00，App-我的-客服",
         "负债47万，欠了五十多个口子，19岁开始用花呗",
         "最后一期1246.33，点确认的那一刻",
+        "评论区扣1的宝子，加我说说情况",  # 扣 1 is a comment, not a QQ; 加我 with no id
     ],
 )
 def test_numbers_that_are_not_contacts_are_ignored(text):
@@ -125,7 +134,8 @@ def test_contact_precision_and_recall_on_the_adversarial_set():
     assert recall >= 0.9, recall
 
 
-@pytest.mark.parametrize("path", [CORPUS, ADVERSARIAL, HOLDOUT], ids=["corpus", "adversarial", "holdout"])
+@pytest.mark.parametrize("path", [CORPUS, ADVERSARIAL, HOLDOUT, HOLDOUT_2],
+                         ids=["corpus", "adversarial", "holdout", "holdout-2"])
 def test_contact_f1_is_at_least_0_95(path):
     if not path.exists():
         pytest.skip(f"{path} not present")

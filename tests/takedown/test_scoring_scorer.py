@@ -192,6 +192,34 @@ def test_a_scam_contact_quoted_in_a_warning_is_reported_but_not_held_against_it(
     assert any(r.rule == "contact.quoted_in_warning" for r in out.reasons)
 
 
+def test_what_the_scammer_demanded_is_reported_speech_not_an_invitation(scorer):
+    # "要求用户添加QQ": the warning reports the scammer's words; its own sentence does not invite contact
+    out = scorer.score_one(record(
+        title="警惕假冒客服",
+        desc="近期有不法分子冒充我司协商专员，以“内部减免通道”为由，要求用户添加QQ 2718394065办理停息，并收取手续费。"
+             "我司从未委托任何第三方办理减免。",
+        author_name="某分期官方账号",
+    ))
+    assert out.score < 0.3
+    assert Contact("qq", "2718394065") in out.contacts
+
+
+def test_a_contact_reported_as_someone_elses_in_a_news_report_is_not_held_against_it(scorer):
+    out = scorer.score_one(record(
+        title="记者暗访“债务优化”公司：交2%服务费，承诺“包上岸”",
+        desc="记者以负债者身份，添加了某短视频账号留下的微信 youhua_8899。对方自称“债务规划师”，称只需支付负债总额2%的"
+             "服务费，就能让银行“停息挂账、分60期”。律师表示，这种行为可能涉嫌诈骗。",
+    ))
+    assert out.score < 0.3
+    assert Contact("wechat", "youhua_8899") in out.contacts
+    # the same words as the poster's own invitation are an advert
+    ad = scorer.score_one(record(
+        title="负债的看过来，交2%服务费包上岸",
+        desc="专业债务规划师，只需支付负债总额2%的服务费，就能让银行停息挂账、分60期。加我微信 youhua_8899。",
+    ))
+    assert ad.score > 0.9
+
+
 def test_a_contact_in_an_unrelated_post_is_not_enough(scorer):
     out = scorer.score_one(record(title="手机屏幕修复 当天取", desc="外屏碎了修复只要80，电话：158 6623 1190"))
     assert out.score < 0.5
