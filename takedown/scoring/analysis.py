@@ -40,7 +40,8 @@ FEATURES = (
 )
 
 # comments the author wrote or pinned, and post text that sends readers to the comments
-_AUTHOR_COMMENT_RE = re.compile(r"^\s*(?:置顶|作者|up主|博主|楼主|主播)")
+# (the author's reply has a colon after who wrote it: "作者回复：…"; "博主说的不全对", "up主还在吗" speak to the author)
+_AUTHOR_COMMENT_RE = re.compile(r"^\s*(?:置顶|(?:作者|up主|博主|楼主|主播)(?:回复|本人|置顶)?\s*[:：])")
 _POINTS_TO_COMMENTS_RE = re.compile(
     r"(?:联系方式|电话|号码?|微信|v|qq|企鹅|链接|方式|老师)[^,。!?\n]{0,8}(?:在|见|放|看)[^,。!?\n]{0,4}(?:评论|置顶)"
     r"|评论区(?:置顶|第一条)|置顶评论|第一条评论|看评论"
@@ -58,7 +59,7 @@ _CTA_RE = re.compile(r"加我|找我|联系我|私我|咨询|有需要|需要的
 _REPORTED_CTA_RE = re.compile(r"(?:要求|让|叫|诱导|引导|骗|称|说|被)[^,，。!?;\n]{0,4}$")
 # the contact is someone else's, reported by the poster ("添加对方QQ", "群里公布的电话", "有个叫 … 的"): in a post
 # that warns or reports, it is the advert's, as a quoted one is
-_REPORTED_RE = re.compile(r"对方|此人|这个人|该(?:账号|号|人|团伙)|某|群里|留下的|留的|留有|公布的|有个|自称|骗子的|他们|记者|"
+_REPORTED_RE = re.compile(r"对方|此人|这个人|该(?:账号|号|人|团伙)|某|群里|群内|留下的|留的|留有|公布的|有个|自称|骗子的|他们|记者|"
                           r"(?:广告|视频)(?:上|里|中|下方)")
 _SENTENCE_END_RE = re.compile(r"[。!?;\n]")
 # quotation: a warning or a news item quotes the advert it is about; book titles 《》 are not quotes

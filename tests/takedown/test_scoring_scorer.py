@@ -220,6 +220,17 @@ def test_a_contact_reported_as_someone_elses_in_a_news_report_is_not_held_agains
     assert ad.score > 0.9
 
 
+def test_a_comment_addressed_to_the_author_is_not_the_authors(scorer):
+    warning = dict(title="在信用卡中心上班5年，说点大实话",
+                   desc="那些说“我们有内部渠道，可以帮你停息挂账”的，都是假的。符合条件的，你本人打客服说清楚情况就能申请。",
+                   author_bio="前信用卡中心员工")
+    # "博主说的…": a commenter (an agent touting) talks to the author; the author's own pinned comment is hers
+    other = scorer.score_one(record(**warning, comments=["博主说的不全对，我们团队真的能办 v：xs8899k"]))
+    pinned = scorer.score_one(record(**warning, comments=["作者置顶：真要办的找我们团队，v：xs8899k"]))
+    assert other.score < 0.3 < 0.7 < pinned.score
+    assert Contact("wechat", "xs8899k") in other.contacts and Contact("wechat", "xs8899k") in pinned.contacts
+
+
 def test_a_contact_in_an_unrelated_post_is_not_enough(scorer):
     out = scorer.score_one(record(title="手机屏幕修复 当天取", desc="外屏碎了修复只要80，电话：158 6623 1190"))
     assert out.score < 0.5
