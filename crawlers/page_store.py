@@ -9,6 +9,7 @@ import logging
 import multiprocessing
 import queue
 import sys
+import time
 from collections.abc import Sequence
 
 from takedown.crawl_log import CrawlLog
@@ -18,6 +19,7 @@ from takedown.ingest import Ingestor, SearchPage
 logger = logging.getLogger(__name__)
 
 MAX_GROUP = 50  # pages stored in one transaction at most
+GATHER_SECONDS = 0.2  # how long the child waits for a group to fill before storing what it has
 MAX_PENDING = 64  # pages queued for the child; a full queue holds the crawl back instead of growing memory
 
 
@@ -76,9 +78,12 @@ def _serve(database_url: str, threshold: float, run_id: int, inbox: multiprocess
     done = False
     while not done:
         group = [inbox.get()]
-        while len(group) < MAX_GROUP:
+        # wait a moment for more: each transaction has a fixed cost (queries per group, the commit), and
+        # small groups pay it for a few pages each while the crawl and the platform share the CPU with us
+        deadline = time.monotonic() + GATHER_SECONDS
+        while len(group) < MAX_GROUP and group[-1] is not None:
             try:
-                group.append(inbox.get_nowait())
+                group.append(inbox.get(timeout=max(0.0, deadline - time.monotonic())))
             except queue.Empty:
                 break
         if group[-1] is None:
