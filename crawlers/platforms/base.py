@@ -15,7 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
@@ -100,6 +100,22 @@ class Gone(AdapterError):
 
 
 # --- helpers --------------------------------------------------------------------------------------------
+
+def utc_from_seconds(value: Any) -> datetime:
+    """A platform's epoch seconds as a naive UTC datetime (how the records keep them)."""
+    return datetime.fromtimestamp(int(value), tz=UTC).replace(tzinfo=None)
+
+
+def as_int(value: Any) -> int | None:
+    """Counts and ids arrive as numbers; tolerate digit strings, skip placeholders such as "--" (and booleans)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
 
 
 def parse_retry_after(headers: Mapping[str, Any] | None, now: float | None = None) -> float | None:

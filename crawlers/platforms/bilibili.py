@@ -14,7 +14,6 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from crawlers.platforms import wbi
@@ -33,8 +32,10 @@ from crawlers.platforms.base import (
     SchemaChanged,
     SignatureRejected,
     StatusResult,
+    as_int,
     parse_retry_after,
     render_comment,
+    utc_from_seconds,
 )
 from takedown.records import AuthorRecord, PageResult, PostRecord
 
@@ -88,19 +89,6 @@ def clean_text(value: Any) -> str:
     return html.unescape(_HIGHLIGHT_TAG.sub("", str(value))).strip()
 
 
-def _utc_from_seconds(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value), tz=UTC).replace(tzinfo=None)
-
-
-def _as_int(value: Any) -> int | None:
-    """Counts arrive as numbers; tolerate digit strings, skip placeholders such as "--"."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 def _code_of(body: bytes) -> int | None:
@@ -294,7 +282,7 @@ class BilibiliAdapter(PlatformAdapter):
         result = data.get("result")
         if not isinstance(result, list):
             raise SchemaChanged(self.name, "search answer lacks the list data.result", http_status=status)
-        page, num_pages = _as_int(data.get("page")), _as_int(data.get("numPages"))
+        page, num_pages = as_int(data.get("page")), as_int(data.get("numPages"))
         if page is None:
             raise SchemaChanged(self.name, "search answer lacks the number data.page", http_status=status)
         if num_pages is None:
@@ -315,7 +303,7 @@ class BilibiliAdapter(PlatformAdapter):
             posts=posts,
             has_more=has_more,
             cursor=str(page + 1) if has_more else "",
-            total=_as_int(data.get("numResults")),
+            total=as_int(data.get("numResults")),
         )
 
     def _post_from_item(self, item: dict[str, Any], where: str) -> PostRecord:
@@ -327,9 +315,9 @@ class BilibiliAdapter(PlatformAdapter):
         pubdate = item.get("pubdate")
         published_at = None
         if pubdate not in (None, 0, ""):
-            if _as_int(pubdate) is None:
+            if as_int(pubdate) is None:
                 raise SchemaChanged(self.name, f"{where}.pubdate is not unix seconds: {pubdate!r}")
-            published_at = _utc_from_seconds(pubdate)
+            published_at = utc_from_seconds(pubdate)
         metrics = {}
         for source, target in (
             ("play", "play"),
@@ -338,7 +326,7 @@ class BilibiliAdapter(PlatformAdapter):
             ("video_review", "danmaku"),
             ("like", "like"),
         ):
-            value = _as_int(item.get(source))
+            value = as_int(item.get(source))
             if value is not None:
                 metrics[target] = value
         hashtags = [clean_text(tag) for tag in str(item.get("tag") or "").split(",")]
@@ -375,7 +363,7 @@ class BilibiliAdapter(PlatformAdapter):
     def comments_request(self, platform_post_id: str, raw: Mapping[str, Any]) -> RequestSpec:
         """The first page of the hot comments. Comments are keyed by the numeric aid, which the stored search
         item carries (`aid`, also `id`); a bvid alone is not enough."""
-        aid = _as_int(raw.get("aid")) or _as_int(raw.get("id"))
+        aid = as_int(raw.get("aid")) or as_int(raw.get("id"))
         if not aid:
             raise ValueError(f"bilibili: post {platform_post_id}: the stored search item has no aid")
         params = {
@@ -458,7 +446,7 @@ class BilibiliAdapter(PlatformAdapter):
             for index, reply in enumerate(items):
                 add(reply, f"data.{name}[{index}]", pinned)
         cursor = data.get("cursor")
-        total = _as_int(cursor.get("all_count")) if isinstance(cursor, dict) else None
+        total = as_int(cursor.get("all_count")) if isinstance(cursor, dict) else None
         return CommentsResult(comments, total=total)
 
     def parse_profile(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> ProfileResult:

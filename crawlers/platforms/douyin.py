@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -29,8 +28,10 @@ from crawlers.platforms.base import (
     RequestSpec,
     SchemaChanged,
     StatusResult,
+    as_int,
     parse_retry_after,
     render_comment,
+    utc_from_seconds,
 )
 from takedown.records import AuthorRecord, PageResult, PostRecord
 
@@ -72,18 +73,6 @@ METRIC_KEYS = (
 )
 
 
-def _utc_from_seconds(value: Any) -> datetime:
-    return datetime.fromtimestamp(int(value), tz=UTC).replace(tzinfo=None)
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
 
 
 def split_desc(desc: str) -> tuple[str, str]:
@@ -193,7 +182,7 @@ class DouyinAdapter(PlatformAdapter):
         if not isinstance(data, list):
             raise SchemaChanged(self.name, "search answer lacks the list 'data'", http_status=status)
         has_more = payload.get("has_more")
-        if _as_int(has_more) is None and not isinstance(has_more, bool):
+        if as_int(has_more) is None and not isinstance(has_more, bool):
             raise SchemaChanged(self.name, f"search answer lacks has_more (0/1): {has_more!r}")
 
         posts: list[PostRecord] = []
@@ -245,16 +234,16 @@ class DouyinAdapter(PlatformAdapter):
         create_time = aweme.get("create_time")
         published_at = None
         if create_time not in (None, 0, ""):
-            if _as_int(create_time) is None:
+            if as_int(create_time) is None:
                 raise SchemaChanged(self.name, f"{where}.create_time is not unix seconds: {create_time!r}")
-            published_at = _utc_from_seconds(create_time)
+            published_at = utc_from_seconds(create_time)
 
         statistics = aweme.get("statistics") or {}
         if not isinstance(statistics, dict):
             raise SchemaChanged(self.name, f"{where}.statistics is not an object")
         metrics = {}
         for source, target in METRIC_KEYS:
-            value = _as_int(statistics.get(source))
+            value = as_int(statistics.get(source))
             if value is not None:
                 metrics[target] = value
 
@@ -352,7 +341,7 @@ class DouyinAdapter(PlatformAdapter):
             add(item, f"comments[{index}]")
         # Pinned first whatever the order of the answer: the scorer and the reviewers read the top ones.
         comments.sort(key=lambda c: not c.startswith(PINNED_PREFIX))
-        return CommentsResult(comments, total=_as_int(payload.get("total")))
+        return CommentsResult(comments, total=as_int(payload.get("total")))
 
     def parse_profile(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> ProfileResult:
         payload = self._envelope(status, body, headers, what="profile")
