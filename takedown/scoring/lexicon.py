@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from takedown.scoring.errors import LexiconError
 from takedown.scoring.regexopt import Scanner
+from takedown.scoring.yamlfile import read_yaml
 
 DEFAULT_LEXICON_PATH = Path(__file__).with_name("lexicon.yaml")
 
@@ -94,12 +93,7 @@ class Lexicon:
     # ----------------------------------------------------------------------------------------- loading
     @classmethod
     def load(cls, path: str | Path = DEFAULT_LEXICON_PATH) -> Lexicon:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise LexiconError(f"{path}: not valid YAML: {exc}") from exc
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_yaml(path, LexiconError), source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<dict>") -> Lexicon:

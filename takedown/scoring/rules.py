@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import yaml
-
 from takedown.scoring.errors import RulesError
 from takedown.scoring.regexopt import Batch, Scanner
+from takedown.scoring.yamlfile import read_yaml
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
 
@@ -99,12 +98,7 @@ class RuleSet:
 
     @classmethod
     def load(cls, path: str | Path = DEFAULT_RULES_PATH) -> RuleSet:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise RulesError(f"{path}: not valid YAML: {exc}") from exc
-        return cls.from_dict(data, source=str(path))
+        return cls.from_dict(read_yaml(path, RulesError), source=str(path))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "<dict>") -> RuleSet:
