@@ -37,21 +37,8 @@ def write(
     at: datetime | None = None,
 ) -> list[int]:
     """Write one audit entry per change, all with the same user, action and time. Returns their ids."""
-    at = at or utcnow()
-    who = actor or actor_name(user)
-    rows = [
-        {
-            "at": at,
-            "user_id": user.id if user else None,
-            "actor": who,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "before": before,
-            "after": after,
-        }
-        for entity_id, before, after in changes
-    ]
+    rows = _rows(((action, entity_type, entity_id, before, after) for entity_id, before, after in changes),
+                 user, actor, at)
     if not rows:
         return []
     table = AuditLog.__table__
@@ -69,21 +56,7 @@ def write_many(session: Session, entries: Iterable[Entry], *, user: User | None 
     """`write` for bulk work: entries of any actions (all with the same user and time), written in their order
     in one executemany, without RETURNING (SQLite hands ids back in order only one row at a time). Returns how
     many were written."""
-    at = at or utcnow()
-    who = actor or actor_name(user)
-    rows = [
-        {
-            "at": at,
-            "user_id": user.id if user else None,
-            "actor": who,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "before": before,
-            "after": after,
-        }
-        for action, entity_type, entity_id, before, after in entries
-    ]
+    rows = _rows(entries, user, actor, at)
     if rows:
         session.execute(insert(AuditLog.__table__), rows)
     return len(rows)
@@ -97,3 +70,15 @@ def history(session: Session, entity_type: str, entity_id: int | str, limit: int
         .order_by(AuditLog.id.desc())
         .limit(limit)
     ).scalars())
+
+
+def _rows(entries: Iterable[Entry], user: User | None, actor: str | None, at: datetime | None
+          ) -> list[dict[str, Any]]:
+    at = at or utcnow()
+    who = actor or actor_name(user)
+    user_id = user.id if user else None
+    return [
+        {"at": at, "user_id": user_id, "actor": who, "action": action, "entity_type": entity_type,
+         "entity_id": str(entity_id), "before": before, "after": after}
+        for action, entity_type, entity_id, before, after in entries
+    ]
