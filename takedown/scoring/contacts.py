@@ -54,24 +54,25 @@ _URL_PATH_RE = re.compile(r"/[a-z0-9_\-./?=&%#~+]*")
 
 # WeChat: a cue, then (after an optional colon, quote or heart) an id. Strong cues name WeChat; weak cues
 # (加, ➕, 联系, 号) only count when the id looks like an account (has a digit, _ or -) or a colon follows.
-_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信“\"'「『]*"
+_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是“\"'「『\\[\\]【】➡→👉]*"  # ("微信号是 …", "vx ➡ …", "[卫星] …")
 _WX_CUE_RE = re.compile(
-    rf"(?:微信号?|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|小绿书号?|wechat|weixin|wei ?xin"
+    rf"(?:微信号?|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|绿色软件搜?|小绿书号?|wechat|weixin|wei ?xin"
     rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
-    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号"
+    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚"
     # "加我了解：fx_01", "加我工作微信处理：ay_01": an invitation, a few words, a colon, then the id
     rf"|加(?:我|她|他|老师)[^,。!?;\n:]{{0,8}}:){_WX_GAP}(?=[a-z{CN}0-9])"
 )
-_WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号"})
+_WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号", "💚"})
 _WX_CUE_WORD_RE = re.compile(rf"^(.*?){_WX_GAP}$", re.S)
 _WX_SUFFIX_RE = re.compile(r"\((?:v|vx|wx|微信)\)")
 _WX_BEFORE_SUFFIX_RE = re.compile(r"(?<![a-z0-9_\-])([a-z][a-z0-9_\-]{5,19})\s*$")
 _ID_PIECE_RE = re.compile(rf"(\s?)([a-z0-9_\-]+|[{CN}]+)")
+_CHANNEL_WORD_RE = re.compile(r"(?:vx|wx|v)\s+(?=[a-z0-9])")
 _WX_ID_RE = re.compile(r"[a-z][a-z0-9_\-]{5,19}")
 _CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190427765" is a QQ number
 
 # digit runs: digits (any script) with short separator runs between them
-_SEP = r"[ \-.·/|丨✘×~—–_]"
+_SEP = r"[ \-.·/|丨✘×~—–_ˉ¯]"
 _RUN_RE = re.compile(
     rf"[0-9{CN}](?<![a-z0-9{CN}][0-9{CN}])(?:{_SEP}{{0,3}}[0-9o{CN}])*"
 )
@@ -96,7 +97,9 @@ _SCANS = (("tld", _TLD_RE), ("wx_suffix", _WX_SUFFIX_RE), ("wx_cue", _WX_CUE_RE)
 
 
 _MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
-_SAME_WECHAT_RE = re.compile(r"\s?[(\[【]?(?:同微信|微信同号|同v|v同号|同vx|vx同号|微信同步|同号微信)")
+_SAME_WECHAT_RE = re.compile(r"\s?[(\[【]?(?:同微信|微信同号|同v|v同号|同vx|vx同号|微信同步|同号微信|同号)")
+# "薇信同号：壹叁捌…": said before the number
+_SAME_WECHAT_BEFORE_RE = re.compile(r"(?:微信|薇信|威信|薇|v|vx|wx)同号[\s:]*$")
 _RUN_TAIL = "o -.·/|丨✘×~—–_"
 _DIGIT_GROUP_RE = re.compile(rf"[0-9o{CN}]+")
 _QQ_NUMBER_AFTER_RE = re.compile(rf"[\s:=“\"号码群]*[0-9{CN}]")
@@ -183,7 +186,9 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
     bare = _find_numbers(text, segments, free, add, scans["run"])
     if "同" in text:  # "138 0214 6679（同微信）": the number is also the WeChat id
         found += [c._replace(type="wechat") for c in found
-                  if c.type == "phone" and c.value[0] == "1" and _SAME_WECHAT_RE.match(text, c.end)]
+                  if c.type == "phone" and c.value[0] == "1" and (
+                      _SAME_WECHAT_RE.match(text, c.end)
+                      or _SAME_WECHAT_BEFORE_RE.search(text, max(0, c.start - 12), c.start))]
     found.sort(key=_START)
     bare_found = [FoundContact("qq", digits, a, b, a, _obfuscated(norm, "qq", a, b)) for digits, a, b in bare]
     return found, bare_found, _unattached_qq_cue(text, scans["qq"])
@@ -221,6 +226,9 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes
         if seg_starts is None:
             seg_starts = [s for s, _ in segments]
         seg_end = segments[bisect_right(seg_starts, start) - 1][1]
+        channel = _CHANNEL_WORD_RE.match(text, start, seg_end)  # "号：vx dz-fw2025": the id comes after "vx"
+        if channel:
+            start = channel.end()
         ident, end = _read_id(text, start, seg_end)
         if not ident or not _WX_ID_RE.fullmatch(ident) or _CHANNEL_PREFIX_RE.fullmatch(ident):
             continue

@@ -60,6 +60,15 @@ HOLDOUT_2 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-2.js
         ("可以直接加我工作微信处理：ay_lin7026，今天申请", [("wechat", "ay_lin7026")]),
         ("联系我：198 4402 7316（同微信）", [("phone", "19844027316"), ("wechat", "19844027316")]),
         ("电话 13800138000 同城可上门", [("phone", "13800138000")]),  # 同城: not "同微信"
+        ("微信号是 tingxi_8899。", [("wechat", "tingxi_8899")]),
+        ("合作 vx ➡ fuye_kaka", [("wechat", "fuye_kaka")]),
+        ("➕🛰️[卫星] wxq7710", [("wechat", "wxq7710")]),
+        ("不懂的➕我 💚：h u a n k u a n 6 6 6", [("wechat", "huankuan666")]),
+        ("有意者请在绿色软件搜：xykj_fw01", [("wechat", "xykj_fw01")]),
+        ("他们用的号：vx dz-fw2025，别加", [("wechat", "dz-fw2025")]),
+        ("📱 138ˉ2047ˉ6593", [("phone", "13820476593")]),
+        ("薇信同号：壹叁捌 伍柒贰陆 玖零肆壹", [("phone", "13857269041"), ("wechat", "13857269041")]),
+        ("V ➕ 1 5 7 . 2 6 3 0 . 8 8 1 4 (同号)", [("phone", "15726308814"), ("wechat", "15726308814")]),
     ],
 )
 def test_contacts_are_found_and_normalised(text, expected):
@@ -83,6 +92,7 @@ def test_contacts_are_found_and_normalised(text, expected):
         "负债47万，欠了五十多个口子，19岁开始用花呗",
         "最后一期1246.33，点确认的那一刻",
         "评论区扣1的宝子，加我说说情况",  # 扣 1 is a comment, not a QQ; 加我 with no id
+        "💚 今天也要开心，同号的朋友",
     ],
 )
 def test_numbers_that_are_not_contacts_are_ignored(text):
