@@ -37,7 +37,7 @@ HOTLINES = frozenset({
 })
 
 CN = CHINESE_DIGIT_CLASS
-_DIGIT_TABLE = {ord(k): v for k, v in CHINESE_DIGITS.items()} | {ord("o"): "0"}
+_DIGIT_TABLE = {ord(k): v for k, v in CHINESE_DIGITS.items()} | {ord("o"): "0", ord("l"): "1"}
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 # Every pattern below starts with a literal or a character class (look-behinds come after the first
@@ -74,7 +74,8 @@ _CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190
 # digit runs: digits (any script) with short separator runs between them
 _SEP = r"[ \-.·/|丨✘×~—–_ˉ¯]"
 _RUN_RE = re.compile(
-    rf"[0-9{CN}](?<![a-z0-9{CN}][0-9{CN}])(?:{_SEP}{{0,3}}[0-9o{CN}])*"
+    # (a letter l only inside a run, or first when a digit follows: "l39-O562-7l84", "65O2l8473")
+    rf"[0-9{CN}l](?<![a-z0-9{CN}][0-9{CN}l])(?:(?<=l)(?=[0-9o])|(?<!l))(?:{_SEP}{{0,3}}[0-9ol{CN}])*"
 )
 _UNIT_AFTER_RE = re.compile(
     r"\s?(?:元|块|万|千|百|亿|w(?![a-z])|k(?![a-z])|%|％|期|天|个|岁|年|月|日|号(?!码)|次|人|单|条|家|分|秒|倍|折|"
@@ -100,8 +101,8 @@ _MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
 _SAME_WECHAT_RE = re.compile(r"\s?[(\[【]?(?:同微信|微信同号|同v|v同号|同vx|vx同号|微信同步|同号微信|同号)")
 # "薇信同号：壹叁捌…": said before the number
 _SAME_WECHAT_BEFORE_RE = re.compile(r"(?:微信|薇信|威信|薇|v|vx|wx)同号[\s:]*$")
-_RUN_TAIL = "o -.·/|丨✘×~—–_"
-_DIGIT_GROUP_RE = re.compile(rf"[0-9o{CN}]+")
+_RUN_TAIL = "ol -.·/|丨✘×~—–_"
+_DIGIT_GROUP_RE = re.compile(rf"[0-9ol{CN}]+")
 _QQ_NUMBER_AFTER_RE = re.compile(rf"[\s:=“\"号码群]*[0-9{CN}]")
 _WORDY_RE = re.compile(rf"[a-z{_CJK}0-9]")
 _SCHEME_RE = re.compile(r"^https?://")
