@@ -44,7 +44,7 @@ _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # character): the regex engine can then skip to candidate positions instead of trying each one.
 _EMAIL_RE = re.compile(r"[a-z0-9](?<![a-z0-9._%+\-][a-z0-9])[a-z0-9._%+\-]*@[a-z0-9\-]+(?:\.[a-z0-9\-]+)*\.[a-z]{2,}")
 _TLDS = (
-    "com|cn|net|org|vip|pro|cc|top|xyz|info|io|me|co|club|site|online|shop|ltd|link|app|tv|fun|icu|wang|ink|"
+    "com|cn|net|org|vip|pro|pub|cc|top|xyz|info|io|me|co|club|site|online|shop|ltd|link|app|tv|fun|icu|wang|ink|"
     "live|store|tech|biz|work|life|love|asia|mobi|cloud|group|law|press|ren|xin|red|gov|edu|hk|tw"
 )
 # a link is found from its top-level domain, then extended to the left and right
@@ -60,13 +60,14 @@ _WX_CUE_RE = re.compile(
     rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
     rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚"
     # "加我了解：fx_01", "加我工作微信处理：ay_01": an invitation, a few words, a colon, then the id
-    rf"|加(?:我|她|他|老师)[^,。!?;\n:]{{0,8}}:){_WX_GAP}(?=[a-z{CN}0-9])"
+    rf"|加(?:我|她|他|老师)(?:[^,。!?;\n:]{{0,8}}:)?){_WX_GAP}(?=[a-z{CN}0-9])"
 )
-_WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号", "💚"})
+_WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号", "💚", "加我", "加她", "加他",
+                            "加老师"})
 _WX_CUE_WORD_RE = re.compile(rf"^(.*?){_WX_GAP}$", re.S)
 _WX_SUFFIX_RE = re.compile(r"\((?:v|vx|wx|微信)\)")
 _WX_BEFORE_SUFFIX_RE = re.compile(r"(?<![a-z0-9_\-])([a-z][a-z0-9_\-]{5,19})\s*$")
-_ID_PIECE_RE = re.compile(rf"(\s?)([a-z0-9_\-]+|[{CN}]+)")
+_ID_PIECE_RE = re.compile(rf"([ \t]?)([a-z0-9_\-]+|[{CN}]+)")  # (not across a line break: "yh_01\nB家")
 _CHANNEL_WORD_RE = re.compile(r"(?:vx|wx|v)\s+(?=[a-z0-9])")
 _WX_ID_RE = re.compile(r"[a-z][a-z0-9_\-]{5,19}")
 _CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190427765" is a QQ number

@@ -69,6 +69,9 @@ HOLDOUT_2 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-2.js
         ("📱 138ˉ2047ˉ6593", [("phone", "13820476593")]),
         ("新号码：☎ l39-O562-7l84（l是1，O是0）", [("phone", "13905627184")]),  # letters l and O for 1 and 0
         ("扣扣：l9O3726l48", [("qq", "1903726148")]),
+        ("扣1的太多了回不过来，直接加我 jianmian_2026", [("wechat", "jianmian_2026")]),
+        ("A家：先付一半，微信 yh_jinrong3\nB家：电话 13364072958", [("wechat", "yh_jinrong3"), ("phone", "13364072958")]),
+        ("链接在这👉 https://mbd.pub/o/fcs_huashu", [("url", "mbd.pub/o/fcs_huashu")]),
         ("薇信同号：壹叁捌 伍柒贰陆 玖零肆壹", [("phone", "13857269041"), ("wechat", "13857269041")]),
         ("V ➕ 1 5 7 . 2 6 3 0 . 8 8 1 4 (同号)", [("phone", "15726308814"), ("wechat", "15726308814")]),
     ],
@@ -96,6 +99,7 @@ def test_contacts_are_found_and_normalised(text, expected):
         "评论区扣1的宝子，加我说说情况",  # 扣 1 is a comment, not a QQ; 加我 with no id
         "💚 今天也要开心，同号的朋友",
         "level 12345678 通关，all in 5l 的桶",
+        "有问题加我 wechat 聊",
     ],
 )
 def test_numbers_that_are_not_contacts_are_ignored(text):
