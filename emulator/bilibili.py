@@ -6,7 +6,6 @@ then the WBI signature (a missing or wrong one gets a `v_voucher` and no results
 
 from __future__ import annotations
 
-import asyncio
 import html
 import json
 import math
@@ -20,7 +19,7 @@ from starlette.responses import HTMLResponse, Response
 
 from . import bilibili_pages
 from .corpus import Comment, Post, comment_thread
-from .faults import Fault
+from .faults import Fault, replaces_answer, retry_after
 from .ids import h64
 from .texts import NICK_WORDS
 from .wbi import verify
@@ -49,18 +48,11 @@ def _voucher() -> dict[str, Any]:
 
 async def _pre_fault(world: World, fault: Fault | None, endpoint: str) -> Response | None:
     """Render a fault that replaces the answer; None lets the request go on (slow sleeps first)."""
-    if fault is None:
+    if not await replaces_answer(world, "bilibili", fault):
         return None
-    world.stats.fault("bilibili", fault.kind)
     kind = fault.kind
-    if kind == "slow":
-        await asyncio.sleep(fault.delay)
-        return None
-    if kind in ("malformed_json", "schema_change"):
-        return None  # applied to the normal answer afterwards
     if kind == "rate_limit":
-        return json_response(_envelope(-799, "请求过于频繁，请稍后再试"), status=429,
-                             headers={"Retry-After": str(int(math.ceil(fault.retry_after)))})
+        return json_response(_envelope(-799, "请求过于频繁，请稍后再试"), status=429, headers=retry_after(fault))
     if kind == "server_error":
         return HTMLResponse(BAD_GATEWAY, status_code=502)
     if kind == "captcha":

@@ -7,9 +7,7 @@ Anything else gets what the real site gives an unsigned client: HTTP 200 with an
 
 from __future__ import annotations
 
-import asyncio
 import json
-import math
 import secrets
 import time
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from starlette.responses import HTMLResponse, Response
 from . import douyin_pages
 from .corpus import ANCHOR_TS, Comment, Post, comment_thread
 from .douyin_token import COOKIE
-from .faults import Fault
+from .faults import Fault, replaces_answer, retry_after
 from .ids import Ids, h64
 from .texts import NICK_WORDS
 from .world import BAD_GATEWAY, World, json_response, truncated, world_of
@@ -120,17 +118,12 @@ def aweme_info(world: World, post: Post, woven: str | None = None) -> dict[str, 
 
 
 async def _pre_fault(world: World, fault: Fault | None, endpoint: str, offset: int = 0) -> Response | None:
-    if fault is None:
+    """Render a fault that replaces the answer; None lets the request go on (see faults.replaces_answer)."""
+    if not await replaces_answer(world, "douyin", fault):
         return None
-    world.stats.fault("douyin", fault.kind)
     kind = fault.kind
-    if kind == "slow":
-        await asyncio.sleep(fault.delay)
-        return None
-    if kind in ("malformed_json", "schema_change"):
-        return None
     if kind == "rate_limit":
-        return Response(b"", status_code=429, headers={"Retry-After": str(int(math.ceil(fault.retry_after)))})
+        return Response(b"", status_code=429, headers=retry_after(fault))
     if kind == "server_error":
         return HTMLResponse(BAD_GATEWAY, status_code=502)
     if kind == "captcha":

@@ -7,9 +7,15 @@ renders whatever fault it gets in that platform's own shape (see bilibili.py / d
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import math
 import threading
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .world import World
 
 KINDS = frozenset({
     "rate_limit", "server_error", "slow", "captcha", "malformed_json", "schema_change", "error_code",
@@ -107,3 +113,21 @@ class FaultBook:
                         self._faults.remove(f)
                 return f
         return None
+
+
+async def replaces_answer(world: World, platform: str, fault: Fault | None) -> bool:
+    """What every platform's fault gate does first: count the fault and wait out `slow`. True when the fault
+    replaces the answer (the platform then renders it in its own shape), False when the request goes on: no
+    fault, `slow`, or a fault that distorts the normal answer afterwards (malformed_json, schema_change)."""
+    if fault is None:
+        return False
+    world.stats.fault(platform, fault.kind)
+    if fault.kind == "slow":
+        await asyncio.sleep(fault.delay)
+        return False
+    return fault.kind not in ("malformed_json", "schema_change")
+
+
+def retry_after(fault: Fault) -> dict[str, str]:
+    """The Retry-After header of a rate_limit fault, in whole seconds as the platforms send it."""
+    return {"Retry-After": str(int(math.ceil(fault.retry_after)))}
