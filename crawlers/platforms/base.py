@@ -117,7 +117,6 @@ def as_int(value: Any) -> int | None:
     return None
 
 
-
 def parse_retry_after(headers: Mapping[str, Any] | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date); None when absent/garbled."""
     if not headers:

@@ -89,8 +89,6 @@ def clean_text(value: Any) -> str:
     return html.unescape(_HIGHLIGHT_TAG.sub("", str(value))).strip()
 
 
-
-
 def _code_of(body: bytes) -> int | None:
     """The envelope code of an error answer's body (-799 with an HTTP 429), when it has one."""
     try:

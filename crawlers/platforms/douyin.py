@@ -73,8 +73,6 @@ METRIC_KEYS = (
 )
 
 
-
-
 def split_desc(desc: str) -> tuple[str, str]:
     """(title, text) from a desc that holds both: title = the first line cut before its first hashtag."""
     text = desc.strip()
