@@ -306,7 +306,7 @@ class Scorer:
             score = sigmoid(rule_z)
         else:
             score = sigmoid(self.model.stack.logit(rule_z, model_z))  # type: ignore[union-attr]
-            reasons += _model_reasons(t)
+            reasons += _top_model_reasons(t.model_items)
         return ScoreResult(rid, round(score, 4), reasons, _contacts(contacts), self.version)
 
 
@@ -328,12 +328,9 @@ def _merge_rules(into: dict[str, tuple[float, int, float]], later: dict[str, tup
             into[rule] = earlier[rule]
 
 
-def _model_reasons(t: Tally) -> list[Reason]:
-    """The model's strongest n-grams over the record (their contribution to the final logit)."""
-    return _top_model_reasons(t.model_items)
-
-
 def _top_model_reasons(items: list[tuple[float, tuple[str, str], Reason]]) -> list[Reason]:
+    """The model's strongest n-grams over the record (their contribution to the final logit), from the
+    record's model items (Tally.model_items)."""
     if not items:
         return []
     if len(items) > 1:
@@ -377,7 +374,7 @@ def _model_hook(model: Artifact):
                     r = shared_reason("model.ngram", "model", f.field, quote, weight,  # |weight| >= 0.05
                                       _MODEL_EXPLANATION_POS if weight > 0 else _MODEL_EXPLANATION_NEG)
                     reasons.append((-abs(weight), (f.field, quote), r))
-            # sorted (stably) and without repeats beforehand: _model_reasons then reads them the same way
+            # sorted (stably) and without repeats beforehand: _top_model_reasons then reads them the same way
             reasons.sort(key=_FIRST)
             f.model_part = (total, first_of_each(reasons))
 
