@@ -82,6 +82,8 @@ OFF_TOPIC_FACTOR = 0.3
 CONTEXT_DAMPING = 0.6
 _CLAIM_CATEGORIES = ("promise", "fee", "false_identity", "fake_policy", "anti_collection", "brand_target")
 NEGATED_FACTOR = 0.3
+# the official context above which a poster's own link counts as a business line, not a private channel
+LINK_CONTEXT = 0.5
 QUOTED_FACTOR = 0.5
 
 
@@ -769,14 +771,17 @@ def features_of(rules, quotable: int, quoted: int, ev_values: list[float], count
             evasion["invisible_characters"] = 0.5
         if fullwidth:
             evasion["lookalike_letters"] = 0.2
-    private = business = third_any = False
+    private = business = third_any = link = False
     if contacts:
         obfuscated = 0
         for c in contacts:
             kind = c.kind
             if c.by_author and not c.warned:
                 if kind == "private":
-                    private = True
+                    if c.found.type == "url":
+                        link = True
+                    else:
+                        private = True
                 elif kind == "business":
                     business = True
                 if c.found.obfuscated:
@@ -793,6 +798,13 @@ def features_of(rules, quotable: int, quoted: int, ev_values: list[float], count
 
     s = [1.0 - x for x in survive]
     (promise, diversion, fee, identity, policy, anti, brand, evasive, warning, news, official) = s
+    if link and not private:
+        # a link is the poster's own channel like a WeChat id, except where the post speaks officially: there
+        # it is the lender's own help centre, a business line (a warning or a news item may be a disguise)
+        if official >= LINK_CONTEXT:
+            business = True
+        else:
+            private = True
     if on_topic:
         gate = 1.0
     else:

@@ -172,6 +172,19 @@ def test_an_official_channel_using_the_same_words_scores_low(scorer):
     assert official.score < 0.3
 
 
+def test_an_official_post_citing_its_own_help_centre_link_is_not_a_private_contact(scorer):
+    desc = ("安和金融消保部提醒：协商还款只有三个官方渠道——App在线客服、官网帮助中心 help.anhe-jr.com、"
+            "客服热线 400-690-7713。凡是要您加私人微信、先交费的，都不是我们！")
+    official = record(title="协商还款请认准官方渠道", desc=desc, author_name="安和金融消保")
+    features = scorer.features(official)
+    assert features["private_contact"] == 0 and features["business_line"] > 0
+    assert features["official"] > 0
+    assert Contact("url", "help.anhe-jr.com") in scorer.score_one(official).contacts
+    # the same link in a post that does not speak officially is the poster's own channel
+    promo = record(title="协商还款找我们", desc="网贷信用卡逾期协商，停息挂账，详情看 help.anhe-jr.com")
+    assert scorer.features(promo)["private_contact"] > 0
+
+
 def test_a_warning_that_also_gives_a_private_contact_is_still_suspicious(scorer):
     out = scorer.score_one(record(
         title="别再被“停息挂账”中介骗了！",
