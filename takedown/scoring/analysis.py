@@ -17,7 +17,16 @@ from functools import lru_cache
 from operator import itemgetter
 from typing import NamedTuple
 
-from takedown.scoring.contacts import HOTLINES, FoundContact, scan_contacts, scan_contacts_many
+from takedown.scoring.contacts import (
+    HOTLINES,
+    PIECE_MARK_RE,
+    FoundContact,
+    Piece,
+    find_pieces,
+    join_pieces,
+    scan_contacts,
+    scan_contacts_many,
+)
 from takedown.scoring.fields import FIELD_LABELS, Segment
 from takedown.scoring.lexicon import Lexicon
 from takedown.scoring.normalise import SEGMENT_SEPARATOR, Evasion, Normalised, normalise, normalise_many
@@ -52,7 +61,7 @@ _POINTS_RES = [rx for rx in (_POINTS_SCANNER.fast, _POINTS_SCANNER.slow) if rx i
 # a contact the post warns against ("冒充我行…的微信号", "这是诈骗短信")
 _WARN_RE = re.compile(
     r"冒充|冒用|假冒|诈骗|骗子|骗局|骗取|钓鱼|举报|不法分子|团伙|诱饵|报案|落网|嫌疑|涉案|"
-    r"(?:请勿|不要|别|切勿|千万别)(?:添加|加|联系|点击?|回拨|转账)"
+    r"(?:请勿|不要|别|切勿|千万别)(?:添加|加|联系|点击?|回拨|转账|进|信)|避开|绕道|远离"
 )
 _CTA_RE = re.compile(r"加我|找我|联系我|私我|咨询|有需要|需要的|➕|加v|加微|加qq|打我|滴滴我")
 # ... unless it is reported speech: what the scammer demanded ("要求用户添加QQ", "让我加微信")
@@ -130,6 +139,7 @@ class Prepared(NamedTuple):
     weak: frozenset[str]  # the weak topic words found
     quotes: list[tuple[int, int]]  # spans of quotations in norm.text
     contacts: tuple[list[FoundContact], list[FoundContact], bool]  # scan_contacts(norm)
+    pieces: list[Piece]  # find_pieces(norm.base): parts of an id given in pieces
 
 
 def prepare(fields: list[str], texts: list[str], rules: RuleSet, lexicon: Lexicon) -> list[Prepared]:
@@ -146,11 +156,13 @@ def prepare(fields: list[str], texts: list[str], rules: RuleSet, lexicon: Lexico
     weak = batch.finditer(rules.weak_union) if rules.weak_union is not None else {}
     quotes = batch.finditer(_QUOTE_RE)
     contacts = scan_contacts_many(norms)
+    bases = Batch([n.base for n in norms])
+    pieces = {k: found for k in bases.having(PIECE_MARK_RE) if (found := find_pieces(bases.texts[k]))}
     none: frozenset[str] = frozenset()
     # plain tuples in Prepared's order (a NamedTuple is slower to build, and these are read by position)
     return [(n, hits[k], k in points, k in topic,  # type: ignore[misc]
              frozenset(m[2] for m in weak[k]) if k in weak else none,
-             [(a, b) for a, b, _ in quotes[k]] if k in quotes else [], contacts[k])
+             [(a, b) for a, b, _ in quotes[k]] if k in quotes else [], contacts[k], pieces.get(k, []))
             for k, n in enumerate(norms)]
 
 
@@ -164,6 +176,7 @@ def prepare_one(field: str, text: str, rules: RuleSet, lexicon: Lexicon) -> Prep
         frozenset(rules.topic_weak_re.findall(ntext)) if rules.topic_weak_re is not None else frozenset(),
         [m.span() for m in _QUOTE_RE.finditer(ntext)],
         scan_contacts(norm) if norm.base else ([], [], False),
+        find_pieces(norm.base),
     )
 
 
@@ -176,7 +189,7 @@ class SegmentFacts:
         "field", "text", "ntext", "author_comment", "points_to_comments", "topic", "weak_words",
         "evasion_rule", "rule_best", "quotable", "quoted", "reasons", "evasion_values", "spaced_chars",
         "split_symbols", "splits", "zero_width", "fullwidth", "contacts", "bare", "qq_cue", "hit_count",
-        "model_part", "norm", "negative_context", "flags", "counts",
+        "model_part", "norm", "negative_context", "flags", "counts", "pieces",
     )
 
     def __init__(self, field: str, text: str, rules: RuleSet, lexicon: Lexicon, keep_norm: bool = False,
@@ -184,7 +197,7 @@ class SegmentFacts:
         """`pre`: `prepare_one(field, text, ...)`, when the caller has it already."""
         if pre is None:
             pre = prepare_one(field, text, rules, lexicon)
-        norm, hits, points, topic, weak, quotes, (found, bare, qq_cue) = pre
+        norm, hits, points, topic, weak, quotes, (found, bare, qq_cue), pieces = pre
         ntext = norm.text
         self.field, self.text, self.ntext = field, text, ntext
         # what the learned model makes of this field value: (contribution to its logit, [(sort key, (field,
@@ -284,6 +297,9 @@ class SegmentFacts:
             self.bare = []
         self.contacts = contacts
         self.qq_cue = qq_cue
+        # (piece, the original text announcing it) of an id given in pieces; other people's comments give none
+        self.pieces = [(p, text[slice(*norm.base_span(p.cue_start, p.end))].strip()) for p in pieces] \
+            if pieces and not others else []
         # what a record needs to look at, in one number: most field values have no evidence at all, and a
         # record then skips them with one test
         flags = (_POINTS if points else 0) | (_TOPIC if topic else 0) | (_WEAK if weak else 0)
@@ -293,6 +309,8 @@ class SegmentFacts:
             flags |= _NEGATIVE
         if contacts or self.bare:
             flags |= _CONTACTS
+        if self.pieces:
+            flags |= _CONTACTS | _PIECES
         if qq_cue:
             flags |= _QQ_CUE
         self.flags = flags
@@ -303,7 +321,7 @@ class SegmentFacts:
 _POINTING_FIELDS = frozenset({"title", "desc", "bio"})  # the fields whose text can send readers to the comments
 
 # SegmentFacts.flags
-_POINTS, _TOPIC, _WEAK, _EVASION_RULE, _CONTACTS, _NEGATIVE, _QQ_CUE = (1 << k for k in range(7))
+_POINTS, _TOPIC, _WEAK, _EVASION_RULE, _CONTACTS, _NEGATIVE, _QQ_CUE, _PIECES = (1 << k for k in range(8))
 
 _CATEGORIES = POSITIVE_CATEGORIES + NEGATIVE_CATEGORIES
 _CAT_INDEX = {c: i for i, c in enumerate(_CATEGORIES)}
@@ -440,7 +458,8 @@ def reasons_of(items: list[tuple[float, tuple[str, str, str], Reason]],
         facts = dict(with_contacts)
         for c in contacts:
             sf = facts[c.segment]
-            quote = next((sc.quote for sc in sf.contacts + sf.bare if sc.found is c.found), "")
+            quote = next((sc.quote for sc in sf.contacts + sf.bare if sc.found is c.found), "") or next(
+                (q for p, q in sf.pieces if p.cue_start == c.found.cue_start), "")
             item = _contact_reason(c.found, c.field, c.by_author, c.warned, quote)
             if item:
                 items.append(item)
@@ -508,7 +527,7 @@ def _contact_reason(found: FoundContact, field: str, by_author: bool, warned: bo
         weight = 0.6 if kind == "private" else 0.35
         if found.obfuscated:
             r = Reason(f"contact.{found.type}", "diversion", field, text, weight + 0.1,
-                       f"在{where}中以中文数字、空格或符号拆写{name}，规避平台识别并引导用户私下联系。")
+                       f"在{where}中以中文数字、空格、符号或分段拆写{name}，规避平台识别并引导用户私下联系。")
         else:
             r = Reason(f"contact.{found.type}", "diversion", field, text, weight,
                        f"在{where}中留有{name}，引导用户脱离平台私下联系。")
@@ -682,6 +701,8 @@ def gather_of(flags: int, with_contacts: list[tuple[int, SegmentFacts]], weak: s
             if qq_fallback:
                 for sc in f.bare:
                     contacts.append(ContactInfo(sc.found, i, f.field, by_author, False))
+        if flags & _PIECES:
+            contacts += _joined(with_contacts, contacts, qq_fallback)
     # the post and what its author pinned or replied (other people's comments carry no topic words or
     # evasion rule: SegmentFacts leaves them out)
     if flags & (_TOPIC | _EVASION_RULE):
@@ -689,6 +710,22 @@ def gather_of(flags: int, with_contacts: list[tuple[int, SegmentFacts]], weak: s
     if len(weak) >= 2:
         return contacts, True
     return contacts, any(c.found.obfuscated and c.by_author for c in contacts)
+
+
+def _joined(with_contacts: list[tuple[int, SegmentFacts]], contacts: list[ContactInfo], qq_cue: bool
+            ) -> list[ContactInfo]:
+    """The ids a record gives in pieces across its fields or sentences (contacts.join_pieces) that it does not
+    also give whole, as the author's: other people's comments give no pieces."""
+    pieces = [(i, p) for i, f in with_contacts for p, _ in f.pieces]
+    known = {(c.found.type, c.found.value) for c in contacts}
+    facts = dict(with_contacts)
+    out = []
+    for kind, value, i, first in join_pieces(pieces, qq_cue):
+        if (kind, value) not in known:
+            known.add((kind, value))
+            found = FoundContact(kind, value, first.start, first.end, first.cue_start, True)
+            out.append(ContactInfo(found, i, facts[i].field, True, False))
+    return out
 
 
 def _warned(text: str, start: int, end: int, sentence_ends: list[int], separators: list[int]) -> tuple[bool, bool]:

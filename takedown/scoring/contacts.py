@@ -54,20 +54,23 @@ _URL_PATH_RE = re.compile(r"/[a-z0-9_\-./?=&%#~+]*")
 
 # WeChat: a cue, then (after an optional colon, quote or heart) an id. Strong cues name WeChat; weak cues
 # (加, ➕, 联系, 号) only count when the id looks like an account (has a digit, _ or -) or a colon follows.
-_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是“\"'「『\\[\\]【】➡→👉]*"  # ("微信号是 …", "vx ➡ …", "[卫星] …")
+_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是搜“\"'「『\\[\\]【】➡→👉\\-]*"  # ("微信号是 …", "vx ➡ …", "[卫星] …", "vx搜 …", "V-…")
 _WX_CUE_RE = re.compile(
-    rf"(?:微信号?|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|绿色软件搜?|小绿书号?|wechat|weixin|wei ?xin"
+    rf"(?:微信号?|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|绿色(?:软件|app|应用)搜?|小绿书号?|wechat|weixin|wei ?xin"
     rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
-    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚"
+    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚|对接(?:老师|人)?|预约"
     # "加我了解：fx_01", "加我工作微信处理：ay_01": an invitation, a few words, a colon, then the id
-    rf"|加(?:我|她|他|老师)(?:[^,。!?;\n:]{{0,8}}:)?){_WX_GAP}(?=[a-z{CN}0-9])"
+    rf"|加(?:我|她|他|老师)(?:[^,。!?;\n:]{{0,8}}:)?"
+    # "加微信发照片给我看看：xiufu_01": the channel, what to send, a colon, then the id
+    rf"|微信[^,。!?;\n:]{{1,10}}:){_WX_GAP}(?=[a-z{CN}0-9])"
 )
 _WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号", "💚", "加我", "加她", "加他",
-                            "加老师"})
+                            "加老师", "对接", "对接老师", "对接人", "预约"})
 _WX_CUE_WORD_RE = re.compile(rf"^(.*?){_WX_GAP}$", re.S)
 _WX_SUFFIX_RE = re.compile(r"\((?:v|vx|wx|微信)\)")
 _WX_BEFORE_SUFFIX_RE = re.compile(r"(?<![a-z0-9_\-])([a-z][a-z0-9_\-]{5,19})\s*$")
-_ID_PIECE_RE = re.compile(rf"([ \t]?)([a-z0-9_\-]+|[{CN}]+)")  # (not across a line break: "yh_01\nB家")
+_ID_PIECE_RE = re.compile(rf"([ \t]?)([a-z0-9_\-]+|[{CN}]+|下划线|中划线|横杠)")  # (not across a line break: "yh_01\nB家")
+_SPELLED_MARKS = {"下划线": "_", "中划线": "-", "横杠": "-"}  # "chen 下划线 xieshang 下划线 66"
 _CHANNEL_WORD_RE = re.compile(r"(?:vx|wx|v)\s+(?=[a-z0-9])")
 _WX_ID_RE = re.compile(r"[a-z][a-z0-9_\-]{5,19}")
 _CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190427765" is a QQ number
@@ -84,7 +87,8 @@ _UNIT_AFTER_RE = re.compile(
 )
 _QQ_CUE_BEFORE_RE = re.compile(
     r"(?:qq|扣扣|企鹅|球球|(?<![a-z0-9])q)(?:群号?|号码?)?[\s:=“\"]*$"
-    r"|(?<![a-z0-9])扣\s*[:=]\s*$|群号(?:码|是)?[\s:=“\"]*$"  # "扣：70916234", "群号 815226034" (QQ groups have numbers)
+    r"|(?<![a-z0-9])扣\s*[:=]\s*$|群号(?:码|是)?[^,。!?;\n0-9]{0,4}?[\s:=“\"]*$"  # "扣：70916234", "群号公开：815226034"
+    r"|群是[\s:“\"]*$|(?:进|加)群[\s:=“\"]*$"  # (QQ groups have numbers; WeChat groups have QR codes)
 )
 _QQ_CUE_ANY_RE = re.compile(r"qq|扣扣|企鹅|q(?<![a-z0-9]q)号")  # every branch starts with a literal: see regexopt
 _MONEY_BEFORE_RE = re.compile(r"(?:[¥$￥]|第|价|售价|原价|现价|rmb)\s*$")
@@ -99,11 +103,12 @@ _SCANS = (("tld", _TLD_RE), ("wx_suffix", _WX_SUFFIX_RE), ("wx_cue", _WX_CUE_RE)
 
 
 _MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
-_SAME_WECHAT_RE = re.compile(r"\s?[(\[【]?(?:同微信|微信同号|同v|v同号|同vx|vx同号|微信同步|同号微信|同号)")
+_SAME_WECHAT_RE = re.compile(r"\s?[(\[【]?(?:同微信|微信同号|同微|同v|v同号|同vx|vx同号|微信同步|同号微信|同号)")
 # "薇信同号：壹叁捌…": said before the number
 _SAME_WECHAT_BEFORE_RE = re.compile(r"(?:微信|薇信|威信|薇|v|vx|wx)同号[\s:]*$")
 _RUN_TAIL = "ol -.·/|丨✘×~—–_"
 _DIGIT_GROUP_RE = re.compile(rf"[0-9ol{CN}]+")
+_LIST_SEP_RE = re.compile(r"\s*[、,/]\s*")
 _QQ_NUMBER_AFTER_RE = re.compile(rf"[\s:=“\"号码群]*[0-9{CN}]")
 _WORDY_RE = re.compile(rf"[a-z{_CJK}0-9]")
 _SCHEME_RE = re.compile(r"^https?://")
@@ -154,12 +159,14 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
     them (`scan_contacts_many`)."""
     text = norm.base
     if scans is None:
-        if _MAYBE_CONTACT_RE.search(text) is None:  # no latin letter, no @, no run of five digits: nothing
+        if _MAYBE_CONTACT_RE.search(text) is None and _HOMOPHONE_PHONE_RE.search(text) is None:
+            # no latin letter, no @, no run of five digits, no number in homophones: nothing
             return [], [], _has_unattached_qq_cue(text)
         scans = {name: [(m.start(), m.end(), m.group()) for m in rx.finditer(text)] for name, rx in _SCANS}
+    homophones = _homophone_phones(norm) if "电话" in text or "号码" in text or "手机" in text else []
     if not (scans["tld"] or scans["wx_suffix"] or scans["wx_cue"] or "@" in text
             or any(len(run) >= 5 for _, _, run in scans["run"])):  # nothing below would find anything
-        return [], [], _unattached_qq_cue(text, scans["qq"])
+        return homophones, [], _unattached_qq_cue(text, scans["qq"])
     segments = _segment_bounds(text)
     taken = bytearray(len(text) + 1)  # 1 where a contact (or its cue) was already found
     found: list[FoundContact] = []
@@ -191,6 +198,7 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
                   if c.type == "phone" and c.value[0] == "1" and (
                       _SAME_WECHAT_RE.match(text, c.end)
                       or _SAME_WECHAT_BEFORE_RE.search(text, max(0, c.start - 12), c.start))]
+    found += [c for c in homophones if free(c.start, c.end)]
     found.sort(key=_START)
     bare_found = [FoundContact("qq", digits, a, b, a, _obfuscated(norm, "qq", a, b)) for digits, a, b in bare]
     return found, bare_found, _unattached_qq_cue(text, scans["qq"])
@@ -200,7 +208,7 @@ def scan_contacts_many(norms: list[Normalised]) -> list[tuple[list[FoundContact]
     """`scan_contacts` of each, the expressions it starts with each scanning all the texts at once
     (regexopt's joined scans: the same matches as text by text)."""
     bases = Batch([n.base for n in norms])
-    maybe = sorted(bases.having(_MAYBE_CONTACT_RE))
+    maybe = sorted(bases.having(_MAYBE_CONTACT_RE) | bases.having(_HOMOPHONE_PHONE_RE))
     qq = bases.finditer(_QQ_CUE_ANY_RE)
     out = [([], [], bool(k in qq and _unattached_qq_cue(bases.texts[k], qq[k])))
            for k in range(len(norms))]  # type: list[tuple[list[FoundContact], list[FoundContact], bool]]
@@ -253,6 +261,7 @@ def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
         space, piece = m.group(1), m.group(2)
         if not pieces and space:
             break
+        piece = _SPELLED_MARKS.get(piece, piece)
         numeral = piece[0] in CHINESE_DIGITS
         # a Chinese numeral run glued to other CJK text is a word (一对一, 三个月), not part of the id
         if numeral and m.end() < limit and _CJK_CHAR_RE.match(text[m.end()]) and text[m.end()] not in CHINESE_DIGITS:
@@ -269,11 +278,127 @@ def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
     return "".join(pieces), end
 
 
+# A mobile number spelled in characters that sound like its digits ("号码：幺舞酒 扒伞溜思 灵尔妻依"): read only right
+# after a phone cue, and only as a whole valid mobile number, since each of these characters is also a word.
+_HOMOPHONE_DIGITS = {
+    "1": "一幺壹衣医依伊", "2": "二两贰儿尔耳而", "3": "三叁山伞散仨", "4": "四肆死思寺似丝撕",
+    "5": "五伍舞午无吾武捂", "6": "六陆溜留流刘柳", "7": "七柒妻期气齐漆栖", "8": "八捌扒巴爸吧把拔疤",
+    "9": "九玖酒久就旧韭", "0": "零〇灵铃玲领令",
+}
+_HOMOPHONE_TABLE = {ord(c): d for d, chars in _HOMOPHONE_DIGITS.items() for c in chars}
+_HOMOPHONE_CLASS = "".join(c for chars in _HOMOPHONE_DIGITS.values() for c in chars)
+_HOMOPHONE_PHONE_RE = re.compile(
+    rf"(?:电话|号码|手机)[^\n{_HOMOPHONE_CLASS}]{{0,3}}?[\s:]*((?:[{_HOMOPHONE_CLASS}][\s\-]?){{10}}[{_HOMOPHONE_CLASS}])"
+    rf"(?![{_HOMOPHONE_CLASS}])"
+)
+
+
+def _homophone_phones(norm: Normalised) -> list[FoundContact]:
+    out = []
+    for m in _HOMOPHONE_PHONE_RE.finditer(norm.base):
+        digits = "".join(m.group(1).split()).replace("-", "").translate(_HOMOPHONE_TABLE)
+        if _MOBILE_RE.fullmatch(digits) and not digits.startswith("86"):
+            out.append(FoundContact("phone", digits, m.start(1), m.end(1), m.start(), True))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ ids in pieces
+# An id given in pieces so that no one field or sentence holds it: "前半段 zy" … "后半段是 fw0909",
+# "v前面是tang" / "后面接xie2026" (two replies), "联系电话：一三七，中间是…二零一五，最后是五四三二". Each field value
+# yields its pieces (`find_pieces`); the record joins a first piece with the middle and last ones that follow
+# it (`join_pieces`), and keeps the result only when it is a whole contact.
+_FIRST_MARK = r"前半段|前半部分|前半截|前面是|开头是|前[三四五六七八3-8]位(?:数字?)?(?:是|就是)?"
+_MIDDLE_MARK = r"中间(?:[三四五六七八3-8]位)?(?:数字?)?(?:是|就是)?"
+_LAST_MARK = (r"后半段|后半部分|后半截|后面(?:是|接|跟|加上?)|再(?:跟|接|加上?)|最后(?:[三四五六七八3-8]位)?(?:是|就是)|"
+              r"结尾是|后[三四五六七八3-8]位(?:数字?)?(?:是|就是)?")
+PIECE_MARK_RE = re.compile(f"(?P<first>{_FIRST_MARK})|(?P<middle>{_MIDDLE_MARK})|(?P<last>{_LAST_MARK})")
+# a channel named with a piece too short to be the id on its own ("我的v是kai", "联系电话：一三七"): a first piece
+# when the same text goes on with more
+_CUE_PIECE_RE = re.compile(r"(?:微信号?|vx|wx|v(?<![a-z0-9_\-.@/]v)|电话|手机|号码|热线)(?:号)?(?:是|就是)?[\s:]*")
+_PIECE_GAP_RE = re.compile(r"[\s:是“\"'「(]*")
+_PIECE_SKIP = 12  # words a middle or last piece may come after ("中间是我们公司成立的年份二零一五")
+_REPEAT_RE = re.compile(r"([2-9二两三四五六七八九])个([0-9a-z])(?![0-9a-z])")
+_CLAUSE_END = frozenset(",。!?;\n" + SEGMENT_SEPARATOR)
+FIRST, MIDDLE, LAST = 0, 1, 2
+
+
+class Piece(NamedTuple):
+    """Part of an id: its role (FIRST, MIDDLE, LAST), its characters (numerals read as digits), and where it
+    is in `Normalised.base` ([cue_start, end) with the words that announce it)."""
+
+    role: int
+    text: str
+    start: int
+    end: int
+    cue_start: int
+
+
+def find_pieces(text: str) -> list[Piece]:
+    """The pieces of ids announced in `text` (a field value's `Normalised.base`), in order; none unless the text
+    says that a piece follows or precedes (PIECE_MARK_RE)."""
+    marks = [(m.start(), m.end(), FIRST if m.lastgroup == "first" else MIDDLE if m.lastgroup == "middle" else LAST)
+             for m in PIECE_MARK_RE.finditer(text)]
+    if not marks:
+        return []
+    pieces = []
+    for m in _CUE_PIECE_RE.finditer(text):
+        ident, end = _read_id(text, m.end(), len(text))
+        if ident and not _WX_ID_RE.fullmatch(ident) and len(ident) < 11:  # (a whole id is found as a contact)
+            pieces.append(Piece(FIRST, ident.lower(), m.end(), end, m.start()))
+    for a, b, role in marks:
+        pos = _PIECE_GAP_RE.match(text, b).end()
+        for skip in range(_PIECE_SKIP + 1 if role != FIRST else 1):
+            if pos + skip >= len(text) or text[pos + skip] in _CLAUSE_END:
+                break
+            repeat = _REPEAT_RE.match(text, pos + skip)  # "后面跟三个6": 666
+            if repeat:
+                ident, end = repeat.group(2) * int(repeat.group(1).translate(_DIGIT_TABLE)), repeat.end()
+            else:
+                ident, end = _read_id(text, pos + skip, len(text))
+            if ident:
+                pieces.append(Piece(role, ident.lower(), pos + skip, end, a))
+                break
+    pieces.sort(key=_PIECE_START)
+    return pieces
+
+
+_PIECE_START = itemgetter(2)
+
+
+def join_pieces(pieces: list[tuple[int, Piece]], qq_cue: bool) -> list[tuple[str, str, int, Piece]]:
+    """(type, value, where the first piece is, the first piece) of each id joined from a record's pieces
+    ((position of the field value in the record, piece), in the record's order): a first piece, then the
+    middle and the last ones after it up to the next first piece, when they make a valid WeChat id, phone
+    number or (where the record names QQ) QQ number."""
+    out = []
+    for k, (where, first) in enumerate(pieces):
+        if first.role != FIRST:
+            continue
+        rest = []
+        for _, piece in pieces[k + 1:]:
+            if piece.role == FIRST:
+                break
+            rest.append(piece)
+        if not rest:
+            continue
+        # middles before lasts, whatever order they are told in ("前面是zhang，后面是0315，中间加个下划线")
+        value = first.text + "".join(p.text for p in rest if p.role == MIDDLE) + "".join(
+            p.text for p in rest if p.role == LAST)
+        if value.isdigit():
+            found = _classify(value, False) or (("qq", value) if qq_cue and _classify(value, True) else None)
+            if found:
+                out.append((found[0], found[1], where, first))
+        elif _WX_ID_RE.fullmatch(value) and not _CHANNEL_PREFIX_RE.fullmatch(value):
+            out.append(("wechat", value, where, first))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------- numbers
 def _find_numbers(text: str, segments: list[tuple[int, int]], free, add, runs: list[tuple[int, int, str]]
                   ) -> list[tuple[str, int, int]]:
     seg_starts = [s for s, _ in segments]
     bare: list[tuple[str, int, int]] = []
+    qq_end = -9  # where the last QQ number ended: "群号：683915274、772049163" lists more after it
     for a, _, raw in runs:
         if len(raw) < 5:  # no phone or QQ number has fewer than five digits
             continue
@@ -287,12 +412,15 @@ def _find_numbers(text: str, segments: list[tuple[int, int]], free, add, runs: l
         # (_MONEY_BEFORE_RE.search(before), read off the end: \s and str.isspace are the same characters)
         if before.rstrip().endswith(_MONEY_ENDINGS) or _UNIT_AFTER_RE.match(text, b, seg_end):
             continue
-        qq_cue = bool(_QQ_CUE_BEFORE_RE.search(before))
+        qq_cue = bool(_QQ_CUE_BEFORE_RE.search(before)) or (
+            a - qq_end <= 3 and _LIST_SEP_RE.fullmatch(text, qq_end, a) is not None)
         if raw.isascii() and raw.isdigit():  # one group of plain digits (the usual case)
             digits = raw
             whole = _classify(digits, qq_cue)
             if whole:  # (one group otherwise has no other partition: see _classify_run)
                 add(whole[0], whole[1], a, b, _cue_start(text, seg_start, a))
+                if whole[0] == "qq":
+                    qq_end = b
         else:
             groups = [(g.group().translate(_DIGIT_TABLE), a + g.start(), a + g.end())
                       for g in _DIGIT_GROUP_RE.finditer(raw)]
@@ -302,6 +430,8 @@ def _find_numbers(text: str, segments: list[tuple[int, int]], free, add, runs: l
             whole = _classify(digits, qq_cue)
             for kind, value, s, e in _classify_run(groups, qq_cue, whole):
                 add(kind, value, s, e, _cue_start(text, seg_start, s))
+                if kind == "qq":
+                    qq_end = e
         # (without a cue, `whole` is the run read as a number on its own)
         if not qq_cue and 5 <= len(digits) <= 11 and not whole and _is_bare(text, seg_start, seg_end, a, b):
             bare.append((digits, a, b))

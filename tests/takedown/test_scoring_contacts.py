@@ -18,6 +18,7 @@ HOLDOUT = Path(__file__).resolve().parent / "data" / "adversarial-holdout.jsonl"
 HOLDOUT_2 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-2.jsonl"
 HOLDOUT_3 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-3.jsonl"
 HOLDOUT_4 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-4.jsonl"
+HOLDOUT_5 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-5.jsonl"
 
 
 @pytest.mark.parametrize(
@@ -76,6 +77,19 @@ HOLDOUT_4 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-4.js
         ("链接在这👉 https://mbd.pub/o/fcs_huashu", [("url", "mbd.pub/o/fcs_huashu")]),
         ("薇信同号：壹叁捌 伍柒贰陆 玖零肆壹", [("phone", "13857269041"), ("wechat", "13857269041")]),
         ("V ➕ 1 5 7 . 2 6 3 0 . 8 8 1 4 (同号)", [("phone", "15726308814"), ("wechat", "15726308814")]),
+        ("客户经理：18812345670（同微）", [("phone", "18812345670"), ("wechat", "18812345670")]),
+        ("停息咨询V-ab6688", [("wechat", "ab6688")]),  # in an account name
+        ("去绿色app搜 anping_2026（安平）", [("wechat", "anping_2026")]),
+        ("vx搜 Li 下划线 xieshang 下划线 88（全小写）", [("wechat", "li_xieshang_88")]),
+        ("对接老师：wang_xs0611", [("wechat", "wang_xs0611")]),
+        ("债务优化｜预约：anjia_studio", [("wechat", "anjia_studio")]),
+        ("或者先加微信把账单发给我看看：zhangyi_kf", [("wechat", "zhangyi_kf")]),
+        ("群号公开：512837461、603928174、1088374625，别进", [("qq", "512837461"), ("qq", "603928174"),
+                                                        ("qq", "1088374625")]),
+        ("他们的群是715392846，里面全是托", [("qq", "715392846")]),
+        ("有意的进群：六一三九二七零五八（企鹅）", [("qq", "613927058")]),
+        # digits written as characters that sound like them, right after a phone cue
+        ("电话：幺伞酒 扒舞溜思 灵尔妻依（懂的都懂）", [("phone", "13985640271")]),
     ],
 )
 def test_contacts_are_found_and_normalised(text, expected):
@@ -102,6 +116,10 @@ def test_contacts_are_found_and_normalised(text, expected):
         "💚 今天也要开心，同号的朋友",
         "level 12345678 通关，all in 5l 的桶",
         "有问题加我 wechat 聊",
+        "手机就是一把双刃剑，期待无限可能",  # homophones of digits, but words, and not after a cue
+        "电话里他说就是想把期限延长",
+        "我们的群是互助性质的，群里有200人",
+        "预约：周一到周五",
     ],
 )
 def test_numbers_that_are_not_contacts_are_ignored(text):
@@ -123,6 +141,52 @@ def test_obfuscated_contacts_are_marked():
     assert c.obfuscated
     (c,) = find_contacts(normalise("联系电话：18037256614"))
     assert not c.obfuscated
+
+
+def _record(**fields) -> dict:
+    base = {"id": "r", "platform": "douyin", "title": "", "desc": "", "hashtags": [], "author_name": "",
+            "author_bio": "", "comments": []}
+    return base | fields
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # halves in the title and the description
+        ({"title": "找我 ↓ 前半段 ab", "desc": "网贷信用卡都能谈。标题是前半段，后半段是 cd2026，连起来加我"},
+         ("wechat", "abcd2026")),
+        # three pieces in three sentences, the first after a channel cue
+        ({"desc": "我的v是lao。还没说完，后面加上wang。再后面加上888。连在一起就是。"}, ("wechat", "laowang888")),
+        # in the author's two replies
+        ({"desc": "平台不让留，看评论区", "comments": ["怎么联系", "作者回复：v前面是zhao", "作者回复：后面接xs2026，连起来"]},
+         ("wechat", "zhaoxs2026")),
+        # a phone number in numerals, the middle after a few words
+        ({"desc": "联系电话：一三九，中间是我们公司成立的年份二零一八，最后是六六七八。"}, ("phone", "13920186678")),
+        # the middle told last, and a count ("三个6")
+        ({"desc": "加我v的记好：前面是liu，后面是0611，中间加个下划线"}, ("wechat", "liu_0611")),
+        ({"desc": "微信号是 debt 后面跟三个6，再跟 ok，全小写"}, ("wechat", "debt666ok")),
+    ],
+    ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count"],
+)
+def test_an_id_given_in_pieces_is_joined_across_fields_and_sentences(fields, expected):
+    result = get_scorer().score_one(_record(**fields))
+    assert expected in {(c.type, c.value) for c in result.contacts}
+    reason = next(r for r in result.reasons if r.rule == f"contact.{expected[0]}")
+    original = {"title": fields.get("title", ""), "desc": fields.get("desc", "")}
+    assert reason.text in original.get(reason.field, "") or any(reason.text in c for c in fields.get("comments", []))
+    assert "分段" in reason.explanation
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"desc": "前面是3个月的利息，后面是本金"},  # pieces that make no id
+        {"desc": "前面是 ab，后面是 cd"},  # too short to be an id
+        {"comments": ["v前面是zhao", "后面接xs2026"]},  # other people's comments give no pieces
+    ],
+)
+def test_pieces_that_make_no_id_or_are_not_the_authors_are_not_joined(fields):
+    assert get_scorer().score_one(_record(**fields)).contacts == []
 
 
 def _precision_recall(path: Path) -> tuple[float, float, int]:
@@ -155,8 +219,8 @@ def test_contact_precision_and_recall_on_the_adversarial_set():
     assert recall >= 0.9, recall
 
 
-@pytest.mark.parametrize("path", [CORPUS, ADVERSARIAL, HOLDOUT, HOLDOUT_2, HOLDOUT_3, HOLDOUT_4],
-                         ids=["corpus", "adversarial", "holdout", "holdout-2", "holdout-3", "holdout-4"])
+@pytest.mark.parametrize("path", [CORPUS, ADVERSARIAL, HOLDOUT, HOLDOUT_2, HOLDOUT_3, HOLDOUT_4, HOLDOUT_5],
+                         ids=["corpus", "adversarial", "holdout", "holdout-2", "holdout-3", "holdout-4", "holdout-5"])
 def test_contact_f1_is_at_least_0_95(path):
     if not path.exists():
         pytest.skip(f"{path} not present")
