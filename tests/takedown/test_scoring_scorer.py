@@ -217,6 +217,18 @@ def test_what_the_scammer_demanded_is_reported_speech_not_an_invitation(scorer):
     assert Contact("qq", "2718394065") in out.contacts
 
 
+def test_a_contact_from_a_call_the_poster_reports_is_not_the_posters(scorer):
+    out = scorer.score_one(record(
+        title="这种电话千万别信",
+        desc="最近不少人接到“信用卡协商中心”的电话，说能帮你减免利息，让你加一个微信 xyk_center88 办理。"
+             "提醒：银行的协商只走官方客服热线，不会让你加私人微信，接到直接挂。",
+        author_name="社区反诈宣传",
+    ))
+    assert Contact("wechat", "xyk_center88") in out.contacts
+    assert out.score < 0.5
+    assert any(r.rule == "contact.quoted_in_warning" for r in out.reasons)
+
+
 def test_a_contact_reported_as_someone_elses_in_a_news_report_is_not_held_against_it(scorer):
     out = scorer.score_one(record(
         title="记者暗访“债务优化”公司：交2%服务费，承诺“包上岸”",
