@@ -43,7 +43,7 @@ _EMOJI = (
 # Symbols that split a word when put between two CJK characters (clause punctuation such as ，。、：！ is not).
 _SPLIT_SYMBOLS = r".·•・*_~|/\\\-+=×✘✗✕^`'" + _EMOJI
 _HSPACE = " \t\u00a0\u3000"
-_DELIMITERS = "|/\\-+~=×"
+_DELIMITERS = "|/\\-+~=×→⇒➡➔>"  # (arrows: a menu path, "借呗→还款→点击")
 
 # Invisible characters: those a promoter inserts to break a keyword (counted), and those emoji carry anyway.
 _ZERO_WIDTH = "\u200b\u200c\u200e\u200f\u2060-\u2064\ufeff\u00ad\u180e"

@@ -55,6 +55,11 @@ def test_ordinary_delimiters_are_not_counted_as_evasion():
     assert n.evasion.split_symbols == 0
 
 
+def test_a_menu_path_with_arrows_is_not_evasion():
+    n = normalise("打开借呗→还款→点击“还款有困难”，或 App＞我的＞客服")
+    assert n.evasion.split_symbols == 0 and n.evasion.splits == []
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [
