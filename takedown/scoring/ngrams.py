@@ -57,6 +57,8 @@ def doc_codes(texts: Sequence[str], ngram_range: tuple[int, int]) -> tuple[np.nd
             valid &= nonzero[k:k + m]
         codes.append(code[valid])
         docs.append(owner[:m][valid])
+    if not codes:  # every text empty, or shorter than the shortest n-gram together
+        return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     return np.concatenate(codes), np.concatenate(docs)
 
 

@@ -148,6 +148,14 @@ def test_missing_keys_are_empty_and_unknown_keys_ignored(scorer):
     assert scorer.score_one({}).id == ""
 
 
+def test_a_batch_whose_only_new_field_values_are_empty_is_scored():
+    scorer = Scorer(model=get_scorer().model)  # (fresh caches: the second batch brings only an empty comment)
+    first = scorer.score([record(id="a", title="协商还款找我们", desc="停息挂账")])[0]
+    again = scorer.score([record(id="b", title="协商还款找我们", desc="停息挂账", comments=[""])])[0]
+    assert again.score == first.score
+    assert scorer.score([record(id="c")])[0].score < 0.5
+
+
 def test_scoring_is_deterministic(scorer):
     assert scorer.score_one(PROMO) == scorer.score_one(PROMO)
 
