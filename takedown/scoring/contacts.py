@@ -16,6 +16,7 @@ the letter o for zero. Numbers that are prices, amounts, years, dates, percentag
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 from operator import itemgetter
 from typing import NamedTuple
@@ -54,22 +55,27 @@ _URL_PATH_RE = re.compile(r"/[a-z0-9_\-./?=&%#~+]*")
 
 # WeChat: a cue, then (after an optional colon, quote or heart) an id. Strong cues name WeChat; weak cues
 # (加, ➕, 联系, 号) only count when the id looks like an account (has a digit, _ or -) or a colon follows.
-_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是搜“\"'「『\\[\\]【】➡→👉\\-]*"  # ("微信号是 …", "vx ➡ …", "[卫星] …", "vx搜 …", "V-…")
+_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是搜我如“\"'「『\\[\\]【】(➡→👉\\-]*"
+# ("微信号是 …", "vx ➡ …", "[卫星] …", "vx搜 …", "V-…", "v我 …", "微信（如“…”）")
 _WX_CUE_RE = re.compile(
-    rf"(?:微信号?|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|绿色(?:软件|app|应用)搜?|小绿书号?|wechat|weixin|wei ?xin"
+    rf"(?:微信号?|微讯|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|绿色(?:软件|app|应用)搜?|小绿书号?|wechat|weixin|wei ?xin"
     rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
-    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚|对接(?:老师|人)?|预约"
+    # "加HR：hr_01", "添加助理：qy_fw2": whom to add, a colon, then the id (before 加 alone, which would stop at "hr")
+    rf"|(?:添)?加[^,。!?;\n:\s]{{1,6}}:"
+    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚|❤|对接(?:老师|人)?|预约|jia ?wo|发你了?"
+    rf"|找(?:助教|助理|老师|客服|顾问|班主任|小助理)"
     # "加我了解：fx_01", "加我工作微信处理：ay_01": an invitation, a few words, a colon, then the id
     rf"|加(?:我|她|他|老师)(?:[^,。!?;\n:]{{0,8}}:)?"
-    # "加微信发照片给我看看：xiufu_01": the channel, what to send, a colon, then the id
-    rf"|微信[^,。!?;\n:]{{1,10}}:){_WX_GAP}(?=[a-z{CN}0-9])"
+    # "加微信发照片给我看看：xiufu_01", "老师的v我放这里：lu_01": the channel, a few words, a colon, then the id
+    rf"|微信[^,。!?;\n:]{{1,10}}:|v(?<![a-z0-9_\-.@/]v)[^,。!?;\n:a-z0-9]{{1,8}}:){_WX_GAP}(?=[a-z{CN}0-9])"
 )
-_WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号", "💚", "加我", "加她", "加他",
-                            "加老师", "对接", "对接老师", "对接人", "预约"})
+_WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号", "💚", "❤", "加我", "加她", "加他",
+                            "加老师", "对接", "对接老师", "对接人", "预约", "jia wo", "jiawo", "发你", "发你了",
+                            "找助教", "找助理", "找老师", "找客服", "找顾问", "找班主任", "找小助理"})
 _WX_CUE_WORD_RE = re.compile(rf"^(.*?){_WX_GAP}$", re.S)
 _WX_SUFFIX_RE = re.compile(r"\((?:v|vx|wx|微信)\)")
 _WX_BEFORE_SUFFIX_RE = re.compile(r"(?<![a-z0-9_\-])([a-z][a-z0-9_\-]{5,19})\s*$")
-_ID_PIECE_RE = re.compile(rf"([ \t]?)([a-z0-9_\-]+|[{CN}]+|下划线|中划线|横杠)")  # (not across a line break: "yh_01\nB家")
+_ID_PIECE_RE = re.compile(rf"([ \t·•]?)([a-z0-9_\-]+|[{CN}]+|下划线|中划线|横杠)")  # (not across a line break: "yh_01\nB家")
 _SPELLED_MARKS = {"下划线": "_", "中划线": "-", "横杠": "-"}  # "chen 下划线 xieshang 下划线 66"
 _CHANNEL_WORD_RE = re.compile(r"(?:vx|wx|v)\s+(?=[a-z0-9])")
 _WX_ID_RE = re.compile(r"[a-z][a-z0-9_\-]{5,19}")
@@ -87,7 +93,7 @@ _UNIT_AFTER_RE = re.compile(
 )
 _QQ_CUE_BEFORE_RE = re.compile(
     r"(?:qq|扣扣|企鹅|球球|(?<![a-z0-9])q)(?:群号?|号码?)?[\s:=“\"]*$"
-    r"|(?<![a-z0-9])扣\s*[:=]\s*$|群号(?:码|是)?[^,。!?;\n0-9]{0,4}?[\s:=“\"]*$"  # "扣：70916234", "群号公开：815226034"
+    r"|(?<![a-z0-9])扣\s*[:=]?\s*$|群号(?:码|是)?[^,。!?;\n0-9]{0,8}?[\s:=“\"]*$"  # "扣：70916234", "群号公开：815226034"
     r"|群是[\s:“\"]*$|(?:进|加)群[\s:=“\"]*$"  # (QQ groups have numbers; WeChat groups have QR codes)
 )
 _QQ_CUE_ANY_RE = re.compile(r"qq|扣扣|企鹅|q(?<![a-z0-9]q)号")  # every branch starts with a literal: see regexopt
@@ -111,7 +117,7 @@ _DIGIT_GROUP_RE = re.compile(rf"[0-9ol{CN}]+")
 _LIST_SEP_RE = re.compile(r"\s*[、,/]\s*")
 _QQ_NUMBER_AFTER_RE = re.compile(rf"[\s:=“\"号码群]*[0-9{CN}]")
 _WORDY_RE = re.compile(rf"[a-z{_CJK}0-9]")
-_SCHEME_RE = re.compile(r"^https?://")
+_SCHEME_RE = re.compile(r"^https?://", re.I)
 _ID_MARK_RE = re.compile(r"[0-9_\-]")
 _CJK_CHAR_RE = re.compile(f"[{_CJK}]")
 _START = itemgetter(2)  # FoundContact.start
@@ -189,8 +195,7 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
         path = _URL_PATH_RE.match(text, m_end)
         end = path.end() if path else m_end
         if free(start, end):
-            value = _SCHEME_RE.sub("", text[start:end]).replace("点", ".").rstrip("./")
-            add("url", value, start, end, start)
+            add("url", _link_value(norm, start, end), start, end, start)
     _find_wechat(text, segments, free, add, scans["wx_suffix"], scans["wx_cue"])
     bare = _find_numbers(text, segments, free, add, scans["run"])
     if "同" in text:  # "138 0214 6679（同微信）": the number is also the WeChat id
@@ -220,6 +225,19 @@ def scan_contacts_many(norms: list[Normalised]) -> list[tuple[list[FoundContact]
             out[k] = scan_contacts(norms[k], {"tld": tld.get(i, no), "wx_suffix": suffix.get(i, no),
                                               "wx_cue": cue.get(i, no), "run": run.get(i, no), "qq": qq.get(k, no)})
     return out
+
+
+def _link_value(norm: Normalised, start: int, end: int) -> str:
+    """A link as written, without its scheme: the host in lower case, the path in its own case, since short links
+    ("t.cn/R2kXa9p") are case-sensitive and a complaint must cite the one that works. Read from the original
+    text when it is the same link there (after NFKC); otherwise from the folded text."""
+    folded = norm.base[start:end]
+    s, e = norm.base_span(start, end)
+    written = unicodedata.normalize("NFKC", norm.original[s:e])
+    link = written if written.lower() == folded else folded
+    link = _SCHEME_RE.sub("", link).replace("点", ".").rstrip("./")
+    host, slash, path = link.partition("/")
+    return host.lower() + slash + path
 
 
 # ---------------------------------------------------------------------------------------------- WeChat
@@ -307,9 +325,9 @@ def _homophone_phones(norm: Normalised) -> list[FoundContact]:
 # "v前面是tang" / "后面接xie2026" (two replies), "联系电话：一三七，中间是…二零一五，最后是五四三二". Each field value
 # yields its pieces (`find_pieces`); the record joins a first piece with the middle and last ones that follow
 # it (`join_pieces`), and keeps the result only when it is a whole contact.
-_FIRST_MARK = r"前半段|前半部分|前半截|前面是|开头是|前[三四五六七八3-8]位(?:数字?)?(?:是|就是)?"
+_FIRST_MARK = r"前半(?:段|部分|截)?|前面是|开头是|前[三四五六七八3-8]位(?:数字?)?(?:是|就是)?"
 _MIDDLE_MARK = r"中间(?:[三四五六七八3-8]位)?(?:数字?)?(?:是|就是)?"
-_LAST_MARK = (r"后半段|后半部分|后半截|后面(?:是|接|跟|加上?)|再(?:跟|接|加上?)|最后(?:[三四五六七八3-8]位)?(?:是|就是)|"
+_LAST_MARK = (r"后半(?:段|部分|截)?|后面(?:是|接|跟|加上?)|再(?:跟|接|加上?)|最后(?:[三四五六七八3-8]位)?(?:是|就是)|"
               r"结尾是|后[三四五六七八3-8]位(?:数字?)?(?:是|就是)?")
 PIECE_MARK_RE = re.compile(f"(?P<first>{_FIRST_MARK})|(?P<middle>{_MIDDLE_MARK})|(?P<last>{_LAST_MARK})")
 # a channel named with a piece too short to be the id on its own ("我的v是kai", "联系电话：一三七"): a first piece
@@ -371,14 +389,18 @@ def join_pieces(pieces: list[tuple[int, Piece]], qq_cue: bool) -> list[tuple[str
     middle and the last ones after it up to the next first piece, when they make a valid WeChat id, phone
     number or (where the record names QQ) QQ number."""
     out = []
+    firsts = [piece for _, piece in pieces if piece.role == FIRST]
     for k, (where, first) in enumerate(pieces):
         if first.role != FIRST:
             continue
-        rest = []
-        for _, piece in pieces[k + 1:]:
-            if piece.role == FIRST:
-                break
-            rest.append(piece)
+        if len(firsts) == 1:  # one id in pieces: the others wherever they are ("后半：0302" before "前半 mqfw")
+            rest = [piece for _, piece in pieces if piece.role != FIRST]
+        else:
+            rest = []
+            for _, piece in pieces[k + 1:]:
+                if piece.role == FIRST:
+                    break
+                rest.append(piece)
         if not rest:
             continue
         # middles before lasts, whatever order they are told in ("前面是zhang，后面是0315，中间加个下划线")

@@ -19,6 +19,7 @@ HOLDOUT_2 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-2.js
 HOLDOUT_3 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-3.jsonl"
 HOLDOUT_4 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-4.jsonl"
 HOLDOUT_5 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-5.jsonl"
+HOLDOUT_6 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-6.jsonl"
 
 
 @pytest.mark.parametrize(
@@ -88,6 +89,23 @@ HOLDOUT_5 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-5.js
                                                         ("qq", "1088374625")]),
         ("他们的群是715392846，里面全是托", [("qq", "715392846")]),
         ("有意的进群：六一三九二七零五八（企鹅）", [("qq", "613927058")]),
+        ("课程价格1980，报名找助教 zhujiao_lin", [("wechat", "zhujiao_lin")]),
+        ("逾期记录可撤 ❤：zx⑧⑧⑥⑥", [("wechat", "zx8866")]),
+        ("私聊 t·u·i·k·u·a·n·518", [("wechat", "tuikuan518")]),
+        ("需要的姐妹v我 anan_book", [("wechat", "anan_book")]),
+        ("聯繫方式：微訊 xieshang_hk88", [("wechat", "xieshang_hk88")]),
+        ("老师的v我放这里：lu_laoshi1314", [("wechat", "lu_laoshi1314")]),
+        ("有意者加HR：hr_yueqi02", [("wechat", "hr_yueqi02")]),
+        ("需要评估的朋友添加助理：mingyuan_fw3", [("wechat", "mingyuan_fw3")]),
+        ("分享日常 vx：yuyu·0708（点不算）", [("wechat", "yuyu0708")]),
+        ("作者回复：发你了 lsj_2019 说是我介绍的", [("wechat", "lsj_2019")]),
+        ("jia wo: zwyh_3344", [("wechat", "zwyh_3344")]),
+        ("诱导客户添加私人微信（如“jinhe_kefu02”）", [("wechat", "jinhe_kefu02")]),
+        ("群号我打码了一半：618 273 905（已举报）", [("qq", "618273905")]),
+        ("安装包私发。扣 4 0 6 5 1 9 8 2 7", [("qq", "406519827")]),
+        # a short link keeps the case of its path (it is case-sensitive); the host is lower-cased
+        ("领资料戳 HTTPS://T.CN/R2kXa9p", [("url", "t.cn/R2kXa9p")]),
+        ("表单：wj-form.cn/s/8kd2Lm", [("url", "wj-form.cn/s/8kd2Lm")]),
         # digits written as characters that sound like them, right after a phone cue
         ("电话：幺伞酒 扒舞溜思 灵尔妻依（懂的都懂）", [("phone", "13985640271")]),
     ],
@@ -165,14 +183,16 @@ def _record(**fields) -> dict:
         # the middle told last, and a count ("三个6")
         ({"desc": "加我v的记好：前面是liu，后面是0611，中间加个下划线"}, ("wechat", "liu_0611")),
         ({"desc": "微信号是 debt 后面跟三个6，再跟 ok，全小写"}, ("wechat", "debt666ok")),
+        # the last half told before the first, in another field
+        ({"desc": "后半：0411（前半在简介里，拼起来加）", "author_bio": "木森法务 前半 msfw"}, ("wechat", "msfw0411")),
     ],
-    ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count"],
+    ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count", "last-first"],
 )
 def test_an_id_given_in_pieces_is_joined_across_fields_and_sentences(fields, expected):
     result = get_scorer().score_one(_record(**fields))
     assert expected in {(c.type, c.value) for c in result.contacts}
     reason = next(r for r in result.reasons if r.rule == f"contact.{expected[0]}")
-    original = {"title": fields.get("title", ""), "desc": fields.get("desc", "")}
+    original = {"title": fields.get("title", ""), "desc": fields.get("desc", ""), "bio": fields.get("author_bio", "")}
     assert reason.text in original.get(reason.field, "") or any(reason.text in c for c in fields.get("comments", []))
     assert "分段" in reason.explanation
 
@@ -219,8 +239,9 @@ def test_contact_precision_and_recall_on_the_adversarial_set():
     assert recall >= 0.9, recall
 
 
-@pytest.mark.parametrize("path", [CORPUS, ADVERSARIAL, HOLDOUT, HOLDOUT_2, HOLDOUT_3, HOLDOUT_4, HOLDOUT_5],
-                         ids=["corpus", "adversarial", "holdout", "holdout-2", "holdout-3", "holdout-4", "holdout-5"])
+@pytest.mark.parametrize("path", [CORPUS, ADVERSARIAL, HOLDOUT, HOLDOUT_2, HOLDOUT_3, HOLDOUT_4, HOLDOUT_5, HOLDOUT_6],
+                         ids=["corpus", "adversarial", "holdout", "holdout-2", "holdout-3", "holdout-4", "holdout-5",
+                              "holdout-6"])
 def test_contact_f1_is_at_least_0_95(path):
     if not path.exists():
         pytest.skip(f"{path} not present")
