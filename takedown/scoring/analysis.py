@@ -63,13 +63,15 @@ _WARN_RE = re.compile(
     r"冒充|冒用|假冒|诈骗|骗子|骗局|骗取|钓鱼|举报|不法分子|团伙|诱饵|报案|落网|嫌疑|涉案|"
     r"(?:请勿|不要|别|切勿|千万别)(?:添加|加|联系|点击?|回拨|转账|进|信)|避开|绕道|远离|直接挂|不会(?:让|要求)你?"
 )
-_CTA_RE = re.compile(r"加我|找我|联系我|私我|咨询|有需要|需要的|➕|加v|加微|加qq|打我|滴滴我")
+_CTA_RE = re.compile(r"加我|找我|联系我|私我|咨询|有需要|需要的|➕|加v|加微|加qq|打我|滴滴我|放(?:在)?(?:这|下面|评论)")
 # ... unless it is reported speech: what the scammer demanded ("要求用户添加QQ", "让我加微信")
 _REPORTED_CTA_RE = re.compile(r"(?:要求|让|叫|诱导|引导|骗|称|说|被)[^,，。!?;\n]{0,4}$")
 # the contact is someone else's, reported by the poster ("添加对方QQ", "群里公布的电话", "有个叫 … 的"): in a post
 # that warns or reports, it is the advert's, as a quoted one is
 _REPORTED_RE = re.compile(r"对方|此人|这个人|该(?:账号|号|人|团伙)|某|群里|群内|留下的|留的|留有|公布的|有个|自称|骗子的|他们|记者|"
                           r"(?:接到|收到)[^,，。!?;\n]{0,16}(?:电话|短信|私信)|"
+                          # what the poster did or saw: "加了他微信", "刷到…还存了个电话", "其中一家的客服"
+                          r"加了(?:他|她|对方)|(?:他|她)的(?:微信|v|qq|电话|号)|刷到|存了个?|(?:其中|那|这)一?家|"
                           r"(?:广告|视频)(?:上|里|中|下方)")
 _SENTENCE_END_RE = re.compile(r"[。!?;\n]")
 # quotation: a warning or a news item quotes the advert it is about; book titles 《》 are not quotes

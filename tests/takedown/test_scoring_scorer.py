@@ -237,6 +237,31 @@ def test_a_contact_from_a_call_the_poster_reports_is_not_the_posters(scorer):
     assert any(r.rule == "contact.quoted_in_warning" for r in out.reasons)
 
 
+@pytest.mark.parametrize("desc", [
+    "去年有个叫“安心债务”的号说能停息分期，我加了他微信 ax_jinrong66 签了合同，先交了5800服务费。两个月什么都没办。",
+    "老爸手机上刷到“信用卡逾期可全免”，还存了个电话：一三九 零八一二 四四七六，打过去要先交保证金，被骗了。",
+    "我假装负债咨询了8家，6家要先付费。其中一家的客服 QQ 3 2 6 4 5 8 1 9 0 直接说“交2980包你分60期”。",
+], ids=["added-his", "saw-and-saved", "one-of-them"])
+def test_a_scammers_contact_in_a_victims_story_is_not_the_posters(scorer, desc):
+    story = record(title="被骗经历，大家避雷", desc=desc)
+    out = scorer.score_one(story)
+    assert out.contacts
+    assert any(r.rule == "contact.quoted_in_warning" for r in out.reasons)
+    assert scorer.features(story)["private_contact"] == 0
+
+
+def test_a_promoter_who_hands_over_the_link_is_not_reporting_it(scorer):
+    story = record(
+        title="花了2000块找人上岸，结果……",
+        desc="一开始我也怕被骗，网上说这种都是骗子。但他们先干活后收钱，两周就谈下来了。"
+             "不是所有人都是骗子，找对人很重要。我把他们的链接放这：sourl.cn/Ab3dE9",
+    )
+    out = scorer.score_one(story)
+    assert Contact("url", "sourl.cn/Ab3dE9") in out.contacts
+    assert not any(r.rule == "contact.quoted_in_warning" for r in out.reasons)
+    assert scorer.features(story)["private_contact"] > 0
+
+
 def test_a_contact_reported_as_someone_elses_in_a_news_report_is_not_held_against_it(scorer):
     out = scorer.score_one(record(
         title="记者暗访“债务优化”公司：交2%服务费，承诺“包上岸”",
