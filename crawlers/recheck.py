@@ -1,5 +1,7 @@
 """Re-check cases in this process: one Scrapy CrawlerProcess, one status crawler per platform, then the
-follow-ups on the core — overdue cases escalate, revivals reopen or link cases.
+follow-ups on the core — overdue and rejected cases escalate, cases rejected at the top level close, revivals
+reopen or link cases. (Removed cases whose post is still gone after the grace period close as the checks are
+stored: takedown.status_checks.)
 
 The Twisted reactor cannot restart, so call `run_recheck` once per process (`takedown cases recheck` does; the
 scheduler and the tests start that command in a subprocess).
@@ -46,7 +48,8 @@ def status_scrapy_settings(settings: Settings, *, log_level: str = "INFO") -> Sc
 def run_recheck(settings: Settings, case_ids: list[int] | None = None, *, log_level: str = "INFO",
                 follow_ups: bool = True) -> dict[str, Any]:
     """Re-check the posts of the given cases (None: every case still of interest), store the observations and
-    transitions, then escalate overdue cases seen live and detect revivals. Returns a JSON-able summary."""
+    transitions, then escalate overdue and rejected cases seen live, close those rejected at the top level and
+    detect revivals. Returns a JSON-able summary."""
     engine = make_engine(settings.resolved_database_url)
     with session_scope(engine) as session:
         targets = status_checks.targets(session, case_ids)
@@ -96,18 +99,22 @@ def run_recheck(settings: Settings, case_ids: list[int] | None = None, *, log_le
 
 
 def _follow_ups(engine, targets: list[Target], outcome: CheckOutcome, skipped: dict[str, int]) -> dict[str, Any]:
-    """Escalate the overdue cases of this run whose post is still up (seen live now, or on a platform no
-    adapter can check), then look for revivals."""
+    """Escalate the overdue and rejected cases of this run whose post is still up (seen live now, or on a
+    platform no adapter can check), close this run's cases rejected at the top level, then look for revivals."""
     now = clock.now()
     escalatable = set(outcome.live_cases) | {t.case_id for t in targets if t.platform in skipped}
     with session_scope(engine) as session:
         escalations, failures = tracking.escalate_overdue(session, now, case_ids=escalatable, actor=ACTOR)
+    with session_scope(engine) as session:
+        exhausted = tracking.close_exhausted(session, now, case_ids={t.case_id for t in targets}, actor=ACTOR)
+        exhausted_ids = [case.id for case in exhausted]
     with session_scope(engine) as session:
         report = tracking.revivals(session, now, actor=ACTOR)
     for failure in failures:
         logger.warning("case=%s escalation failed: %s", *failure)
     result: dict[str, Any] = {
         "escalated": len(escalations),
+        "closed": len(outcome.closed) + len(exhausted_ids),
         "reopened": len(outcome.reopened) + len(report.reopened),
         "linked": len(report.linked),
         "revival_suspects": len(report.suspects),

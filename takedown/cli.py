@@ -451,8 +451,9 @@ def cases_recheck(
     delay: Annotated[float | None, typer.Option(help="Seconds between requests (default: 0 on the emulator, "
                                                      "else the configured politeness delay).")] = None,
 ) -> None:
-    """Re-check whether each case's post is still up; record every check, mark gone posts removed and revived
-    ones reopened; then escalate overdue cases and detect revivals. Prints a JSON summary."""
+    """Re-check whether each case's post is still up; record every check, mark gone posts removed, close removed
+    cases still gone after the grace period (case_close_after_hours) and reopen revived ones; then escalate
+    overdue and rejected cases, close those 12377 rejected too, and detect revivals. Prints a JSON summary."""
     from crawlers.recheck import run_recheck
     from takedown.clock import follow_offset
     from takedown.db import make_engine, upgrade
@@ -481,6 +482,42 @@ def _emulator_clock_offset(url: str) -> float | None:
         return float(answer.json()["offset_hours"]) if answer.status_code == 200 else None
     except (httpx.HTTPError, ValueError, KeyError, TypeError):
         return None
+
+
+posts_app = typer.Typer(help="Posts added by hand (platforms no crawler reads, e.g. WeChat Channels).",
+                        no_args_is_help=True)
+app.add_typer(posts_app, name="posts")
+
+
+@posts_app.command("add")
+def posts_add(
+    url: Annotated[str, typer.Argument(help="The post's link, e.g. https://channels.weixin.qq.com/...")],
+    platform: Annotated[str, typer.Option(help="The post's platform; its complaint channel files the case.")
+                        ] = "weixin_channels",
+    title: Annotated[str, typer.Option(help="The post's title, as shown.")] = "",
+    desc: Annotated[str, typer.Option(help="The post's text (description), as shown: what the letter quotes.")
+                    ] = "",
+    author: Annotated[str, typer.Option(help="The account's name, as shown.")] = "",
+) -> None:
+    """Add a post found by hand: stored and scored like a crawled one, then queued for review, so a lead can
+    confirm it and file its complaint through the platform's channel. Prints the post as JSON."""
+    from takedown.complaints.channels import default_catalog
+    from takedown.db import make_engine, upgrade
+    from takedown.hand_added import HandAddedError, add_post, record_for
+
+    known = sorted({p for channel in default_catalog().channels.values() for p in channel.platforms})
+    if platform not in known:
+        _fail(f"unknown platform {platform!r}; known: {', '.join(known)}")
+    try:
+        record = record_for(url, platform=platform, title=title, text=desc, author=author)
+    except HandAddedError as exc:
+        _fail(str(exc))
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    added = add_post(engine, record, threshold=settings.queue_threshold)
+    engine.dispose()
+    typer.echo(json.dumps(added.as_dict(), ensure_ascii=False))
 
 
 complaints_app = typer.Typer(help="Complaints: draft per channel, batch, file (e-mail, portal, export), show.",

@@ -3,8 +3,9 @@
 The demo reviewer (a lead account marked is_demo, so the audit log says who acted) confirms the top candidates;
 evidence is captured with Chromium; the cases are split over the three filing methods — e-mail to the platform's
 complaint inbox, the platform's web form, and an export package that the demo then uploads through the portal's
-bulk form as a person would; the emulator's clock is fast-forwarded in steps, decisions are polled and re-checks
-prove removals. A face like demo.py: it may use everything.
+bulk form as a person would; the emulator's clock is fast-forwarded in steps, decisions are polled, re-checks
+prove removals, rejected and overdue cases escalate (re-filed, then 12377) and are filed again, and re-checks
+close cases: a removal still gone after the grace period, or a rejection by 12377 too. A face like demo.py: it may use everything.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from takedown.settings import Settings
 CONFIRM_PER_PLATFORM = 9
 METHODS = ("email", "portal", "export")
 STEP_HOURS = 24
-MAX_DAYS = 14
+MAX_DAYS = 21  # a slow removal (the lognormal's tail) plus the grace period before the case closes
 PORTAL_USER, PORTAL_PASSWORD = "takedown", "portal-pass"  # the emulator's default portal account
 
 
@@ -64,15 +65,15 @@ def run_takedown_loop(engine: Engine, settings: Settings, emulator_url: str, run
             for batch_id in batch_ids:
                 poll_portal_statuses(session, batch_id, settings=settings, actor=username)
         run_command(["cases", "recheck", "--emulator", emulator_url], settings)
-        # Overdue cases were escalated and their re-filing drafted: the lead files those too.
+        # Overdue and rejected cases were escalated and their re-filing drafted: the lead files those too.
         with session_scope(engine) as session:
             waiting = session.execute(select(Case.id).where(Case.id.in_(cases), Case.state == CaseState.DRAFTED)).scalars().all()
             refile = [b.id for b in build_batches(session, waiting, user=user, settings=settings)] if waiting else []
         if refile:
-            _say(f"day {(day + STEP_HOURS) // 24}: re-filing {len(waiting)} overdue cases")
+            _say(f"day {(day + STEP_HOURS) // 24}: re-filing {len(waiting)} escalated cases")
             _file(refile, settings, emulator_url, run_command)
             batch_ids += refile
-        elif _all_decided(engine, cases):
+        elif _all_closed(engine, cases):
             break
     client.close()
     return outcome(engine, cases, batch_ids)
@@ -109,10 +110,10 @@ def _upload_exports(engine: Engine, emulator_url: str, batch_ids: list[int]) -> 
             _say(f"uploaded the export sheet of {channel} by hand: {answer.status_code}")
 
 
-def _all_decided(engine: Engine, case_ids: list[int]) -> bool:
+def _all_closed(engine: Engine, case_ids: list[int]) -> bool:
     with session_scope(engine) as session:
         states = session.execute(select(Case.state).where(Case.id.in_(case_ids))).scalars().all()
-    return all(s in (CaseState.REMOVED, CaseState.REJECTED, CaseState.CLOSED) for s in states)
+    return all(s == CaseState.CLOSED for s in states)
 
 
 def outcome(engine: Engine, case_ids: list[int], batch_ids: list[int]) -> dict[str, Any]:
@@ -125,7 +126,9 @@ def outcome(engine: Engine, case_ids: list[int], batch_ids: list[int]) -> dict[s
         "confirmed": len(cases),
         "filed": sum(c.filed_at is not None for c in cases),
         "removed": sum(c.removed_at is not None for c in cases),
-        "rejected": sum(c.rejected_at is not None for c in cases),
+        # Refused and never removed: a rejection that escalated into a removal counts as removed only.
+        "rejected": sum(c.rejected_at is not None and c.removed_at is None for c in cases),
+        "closed": sum(c.state == CaseState.CLOSED for c in cases),
         "median_hours_to_removal": round(statistics.median(hours), 1) if hours else None,
         "filing_methods": sorted(methods),
         "case_states": {s: sum(c.state == s for c in cases) for s in sorted({c.state for c in cases})},

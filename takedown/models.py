@@ -309,6 +309,15 @@ class Batch(SQLModel, table=True):
     export_path: str = Field(default="", max_length=1024)
 
 
+class ChannelPace(SQLModel, table=True):
+    """When a complaint channel last received a filing from us: the pace between two filings holds across runs
+    and batches, not only within one (takedown/complaints/pacing.py)."""
+
+    __tablename__ = "channel_pace"
+    channel: str = Field(primary_key=True, max_length=32)
+    last_filed_at: datetime  # real UTC (not domain time): the platform sees the real interval
+
+
 class Case(SQLModel, table=True):
     """One confirmed post on its way to removal."""
 

@@ -119,6 +119,10 @@ class Settings(BaseSettings):
         "douyin": 120, "kuaishou": 120, "bilibili": 72, "xiaohongshu": 120, "weibo": 120,
         "weixin_channels": 168, "12377": 240,
     })
+    # A removed case is closed by the first re-check at least this many hours after the removal that still finds
+    # the post gone (a post that comes straight back is caught before the case is put away; a closed case still
+    # reopens if it ever does).
+    case_close_after_hours: float = 72.0
     # Evidence capture: tries per post before a failure is recorded, and pages captured at once.
     evidence_capture_attempts: int = 2
     evidence_capture_concurrency: int = 2

@@ -2,8 +2,9 @@
 
 The crawler (crawlers/spiders/status.py) fetches and parses; this module stores one `StatusCheck` row per
 observation and applies what it proves to the case: gone moves a filed, acknowledged or escalated case to
-`removed`; live moves a removed case (or one closed after its removal) to `reopened`. Anything else is only
-recorded: a gone post whose case was never filed, an "unknown" answer (risk control, a code nobody verified).
+`removed`, and a removed case to `closed` once the check comes at least `settings.case_close_after_hours` after
+the removal (the post stayed gone: nothing left to do but watch); live moves a removed case (or one closed after
+its removal) to `reopened`. Anything else is only recorded: a gone post whose case was never filed, an "unknown" answer (risk control, a code nobody verified).
 Writes are set-based (one executemany per batch); only cases that change state are loaded as objects.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, not_, select, update
@@ -68,6 +69,7 @@ class CheckOutcome:
     unknown: int = 0
     removed: list[int] = field(default_factory=list)  # case ids moved to removed
     reopened: list[int] = field(default_factory=list)  # case ids moved to reopened
+    closed: list[int] = field(default_factory=list)  # removed cases closed: still gone after the grace period
     gone_before_filing: list[int] = field(default_factory=list)  # gone, but no complaint was out yet
     live_cases: set[int] = field(default_factory=set)  # cases whose post was seen live
 
@@ -78,12 +80,13 @@ class CheckOutcome:
         self.unknown += other.unknown
         self.removed += other.removed
         self.reopened += other.reopened
+        self.closed += other.closed
         self.gone_before_filing += other.gone_before_filing
         self.live_cases |= other.live_cases
 
     def counts(self) -> dict[str, Any]:
         return {"checked": self.checked, "live": self.live, "gone": self.gone, "unknown": self.unknown,
-                "removed": len(self.removed), "reopened": len(self.reopened),
+                "removed": len(self.removed), "reopened": len(self.reopened), "closed": len(self.closed),
                 "gone_before_filing": len(self.gone_before_filing)}
 
 
@@ -107,8 +110,11 @@ def targets(session: Session, case_ids: Iterable[int] | None = None) -> list[Tar
     return [Target(*row) for row in session.execute(stmt.where(not_(dormant)).order_by(case_t.c.id))]
 
 
-def record_checks(session: Session, observations: Sequence[Observation], *, actor: str = "recheck") -> CheckOutcome:
-    """Store the observations and apply the transitions they prove."""
+def record_checks(session: Session, observations: Sequence[Observation], *, actor: str = "recheck",
+                  close_after: timedelta | None = None) -> CheckOutcome:
+    """Store the observations and apply the transitions they prove. `close_after`: how long after its removal a
+    gone post closes its case (default: settings.case_close_after_hours)."""
+    grace = close_after if close_after is not None else tracking.close_after()
     outcome = CheckOutcome()
     observations = _resolve(session, observations)
     if not observations:
@@ -146,7 +152,8 @@ def record_checks(session: Session, observations: Sequence[Observation], *, acto
         states.update({cid: (state, removed_at) for cid, state, removed_at in session.execute(
             select(case_t.c.id, case_t.c.state, case_t.c.removed_at).where(case_t.c.id.in_(chunk)))})
     # Only cases a check moves are loaded as objects (one query), then moved through the state machine.
-    moving = sorted({o.case_id for o in with_case if o.case_id in states and _moves(o.state, *states[o.case_id])})
+    moving = sorted({o.case_id for o in with_case
+                     if o.case_id in states and _moves(o.state, *states[o.case_id], o.checked_at, grace)})
     cases = {c.id: c for c in tracking.load_cases(session, moving)}
     for obs in with_case:
         if obs.state == LIVE:
@@ -155,11 +162,16 @@ def record_checks(session: Session, observations: Sequence[Observation], *, acto
         state = case.state if case is not None else states.get(obs.case_id, ("", None))[0]
         if obs.state == GONE and state in BEFORE_FILING_STATES:
             outcome.gone_before_filing.append(obs.case_id)
-        if case is None or not _moves(obs.state, case.state, case.removed_at):
+        if case is None or not _moves(obs.state, case.state, case.removed_at, obs.checked_at, grace):
             continue
         detail = f"{obs.platform} {obs.platform_post_id}: {obs.code or obs.state}" + (
             f" ({obs.detail})" if obs.detail else "")
-        if obs.state == GONE:
+        if obs.state == GONE and case.state == S.REMOVED:
+            hours = clock.hours_between(case.removed_at, obs.checked_at)
+            tracking.transition(session, case, S.CLOSED, actor=actor, at=obs.checked_at,
+                                note=f"re-check: still gone {hours:.1f} h after the removal: {detail}")
+            outcome.closed.append(case.id)
+        elif obs.state == GONE:
             tracking.transition(session, case, S.REMOVED, actor=actor, at=obs.checked_at,
                                 note=f"re-check: gone: {detail}")
             outcome.removed.append(case.id)
@@ -199,8 +211,12 @@ def _resolve(session: Session, observations: Sequence[Observation]) -> list[Obse
     return out
 
 
-def _moves(observed: str, state: str, removed_at: datetime | None) -> bool:
+def _moves(observed: str, state: str, removed_at: datetime | None, checked_at: datetime | None,
+           close_after: timedelta) -> bool:
     if observed == GONE:
+        if state == S.REMOVED.value:  # still gone: closed once the grace period after the removal has passed
+            return removed_at is not None and checked_at is not None and \
+                clock.aware(checked_at) >= clock.aware(removed_at) + close_after
         return state in REMOVABLE_STATES
     if observed == LIVE:
         return state in REVIVABLE_STATES and removed_at is not None

@@ -5,9 +5,15 @@ The state machine (`TRANSITIONS`) is the only way a case changes state: `transit
 after) every time. Times come from `takedown.clock` (domain time), never from the wall clock directly.
 
 - SLA: filing starts the channel's clock (`sla_for`); a case still filed or acknowledged after `sla_due_at` is
-  overdue. `escalate` moves an overdue (or rejected) case up one level: level 1 re-files on the same channel,
+  overdue. `escalate` moves an overdue or rejected case up one level: level 1 re-files on the same channel,
   level 2 goes to the national 12377 channel. Drafting the new complaint is the complaints package's job
-  (`takedown.complaints.drafting.draft_for_case`); the case only records the step.
+  (`takedown.complaints.drafting.draft_for_case`); the case only records the step. `escalate_overdue` (run by
+  every re-check) takes both kinds.
+- Closing: a case is closed when nothing is left to do. A removed case, by the first re-check at least
+  `settings.case_close_after_hours` after the removal that still finds the post gone (takedown.status_checks);
+  a case rejected at the top level (12377 refused too), by `close_exhausted`; a confirmation withdrawn before
+  anything was filed, by `unconfirm_cases`. A closed case whose post was removed stays watched: seen live again,
+  it reopens.
 - `filed_at` keeps the first filing of the case; later filings (escalations) move `sla_due_at` only, so
   `hours_to_removal` is the case's whole time from first filing to the check that proved the post gone.
 - Revival: a removed post seen live again reopens its case; a new post by the same account, or sharing a contact
@@ -46,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 S = CaseState
 TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
-    S.CONFIRMED: frozenset({S.EVIDENCE_CAPTURED}),
+    S.CONFIRMED: frozenset({S.EVIDENCE_CAPTURED, S.CLOSED}),  # closed: the confirmation withdrawn before filing
     S.EVIDENCE_CAPTURED: frozenset({S.DRAFTED}),
     S.DRAFTED: frozenset({S.FILED}),
     S.FILED: frozenset({S.ACKNOWLEDGED, S.REMOVED, S.REJECTED, S.ESCALATED}),
@@ -326,28 +332,20 @@ def confirm_cases(session: Session, post_ids: Sequence[int], *, actor: str, user
 
 def unconfirm_cases(session: Session, post_ids: Sequence[int], *, actor: str, user_id: int | None = None,
                     at: datetime | None = None, note: str = "undone") -> list[int]:
-    """Close the cases of posts no longer confirmed, if nothing happened to them yet (state confirmed).
-    Set-based: one guarded UPDATE per chunk, one audit entry per case. Returns the closed case ids."""
+    """Close the cases of posts no longer confirmed, if nothing happened to them yet (state confirmed): the
+    withdrawn-before-filing path of the state machine. One query per chunk finds them, `move_cases` closes them
+    (the same checks and stamps as any transition), one audit entry per case. Returns the closed case ids."""
     at = clock.resolve(at)
-    closed: list[int] = []
+    ids: list[int] = []
     for chunk in _chunks(sorted(set(post_ids))):
-        closed.extend(session.execute(
-            update(case_t)
-            .where(case_t.c.post_id.in_(chunk), case_t.c.state == CaseState.CONFIRMED.value)
-            .values(state=CaseState.CLOSED.value, closed_at=at, updated_at=at)
-            .returning(case_t.c.id)
+        ids.extend(session.execute(
+            select(case_t.c.id).where(case_t.c.post_id.in_(chunk), case_t.c.state == CaseState.CONFIRMED.value)
         ).scalars())
-    if closed:
-        # Keep ORM objects already loaded in this session in step with the rows.
-        closed_ids = set(closed)
-        for obj in list(session.identity_map.values()):
-            if isinstance(obj, Case) and obj.id in closed_ids:
-                session.expire(obj)
-        _audit(session, TRANSITION, "case",
-               [(cid, {"state": CaseState.CONFIRMED.value},
-                 {"state": CaseState.CLOSED.value, "closed_at": _iso(at), "note": note}) for cid in closed],
-               actor=actor, user_id=user_id, at=at)
-    return closed
+    cases = load_cases(session, ids)
+    changes = move_cases(session, [(case, S.CLOSED, note) for case in cases], at=at)
+    if changes:
+        _audit(session, TRANSITION, "case", changes, actor=actor, user_id=user_id, at=at)
+    return [case.id for case in cases]
 
 
 def load_cases(session: Session, case_ids: Sequence[int]) -> list[Case]:
@@ -360,6 +358,11 @@ def load_cases(session: Session, case_ids: Sequence[int]) -> list[Case]:
 # --- SLA and escalation --------------------------------------------------------------------------------
 
 
+def close_after(settings: Settings | None = None) -> timedelta:
+    """How long after its removal a case waits for the re-check that closes it."""
+    return timedelta(hours=float((settings or get_settings()).case_close_after_hours))
+
+
 def overdue(session: Session, now: datetime | None = None) -> list[Case]:
     """Cases still waiting for the platform (filed or acknowledged) after their SLA ran out, oldest first."""
     now = clock.resolve(now)
@@ -367,6 +370,14 @@ def overdue(session: Session, now: datetime | None = None) -> list[Case]:
         select(Case).where(Case.state.in_([s.value for s in WAITING_STATES]), Case.sla_due_at.is_not(None),
                            Case.sla_due_at < now)
         .order_by(Case.sla_due_at, Case.id)
+    ).scalars())
+
+
+def rejected_below_top(session: Session) -> list[Case]:
+    """Cases the platform refused that can still go one level up (a re-filing, then 12377), oldest first."""
+    return list(session.execute(
+        select(Case).where(Case.state == S.REJECTED, Case.escalation_level < MAX_ESCALATION_LEVEL)
+        .order_by(Case.rejected_at, Case.id)
     ).scalars())
 
 
@@ -436,13 +447,13 @@ def _drafting():
 
 def escalate_overdue(session: Session, now: datetime | None = None, *, case_ids: Iterable[int] | None = None,
                      actor: str = "system") -> tuple[list[Escalation], list[tuple[int, str]]]:
-    """Escalate every overdue case below the top level (only those in `case_ids` when given). Each case in its
-    own savepoint: one that fails to escalate is reported and the rest go on."""
+    """Escalate every overdue or rejected case below the top level (only those in `case_ids` when given). Each
+    case in its own savepoint: one that fails to escalate is reported and the rest go on."""
     now = clock.resolve(now)
     allowed = set(case_ids) if case_ids is not None else None
     done: list[Escalation] = []
     failed: list[tuple[int, str]] = []
-    for case in overdue(session, now):
+    for case in [*overdue(session, now), *rejected_below_top(session)]:
         if case.escalation_level >= MAX_ESCALATION_LEVEL or (allowed is not None and case.id not in allowed):
             continue
         try:
@@ -453,6 +464,23 @@ def escalate_overdue(session: Session, now: datetime | None = None, *, case_ids:
             session.expire(case)
             failed.append((case.id, f"{type(exc).__name__}: {exc}"))
     return done, failed
+
+
+def close_exhausted(session: Session, now: datetime | None = None, *, case_ids: Iterable[int] | None = None,
+                    actor: str = "system") -> list[Case]:
+    """Close the cases rejected at the top level: the platform refused, its re-filing was refused, and the
+    national 12377 channel refused too; nothing is left to escalate to (only those in `case_ids` when given).
+    Their post stays watched like any other closed case's."""
+    now = clock.resolve(now)
+    allowed = set(case_ids) if case_ids is not None else None
+    cases = [case for case in session.execute(
+        select(Case).where(Case.state == S.REJECTED, Case.escalation_level >= MAX_ESCALATION_LEVEL).order_by(Case.id)
+    ).scalars() if allowed is None or case.id in allowed]
+    if cases:
+        transition_many(session, [(case, S.CLOSED, f"rejected on the national {NATIONAL_CHANNEL} channel too: "
+                                                   "nothing left to escalate to") for case in cases],
+                        actor=actor, at=now)
+    return cases
 
 
 # --- revival -------------------------------------------------------------------------------------------

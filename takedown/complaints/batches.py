@@ -1,5 +1,8 @@
 """Batches: complaints grouped per (channel, method), filed in bulk, paced, resumable, never twice.
 
+Pacing is per channel and holds across runs and batches (takedown/complaints/pacing.py): each filing waits until
+the channel's pace has passed since its last filing, whichever run made that one.
+
 Filing one complaint is three steps, each its own transaction:
 1. `queued → submitting`, committed BEFORE anything goes over the network (a conditional UPDATE, so two
    processes filing the same batch cannot both take a complaint);
@@ -41,6 +44,7 @@ from takedown.complaints.drafting import (
     next_filings,
 )
 from takedown.complaints.letters import LetterError
+from takedown.complaints.pacing import ChannelPacer, wall_clock
 from takedown.complaints.package import build_filing
 from takedown.complaints.results import FilingOutcome, PermanentFailure
 from takedown.models import Batch, Case, CaseState, Complaint, ComplaintState, User
@@ -246,9 +250,11 @@ def _mark(session: Session, complaint: Complaint, state: str, note: str, at: dat
 def file_batch(session_factory: SessionFactory, batch_id: int, *, settings: Settings | None = None,
                now: datetime | Callable[[], datetime] | None = None, pace: float | None = None,
                actor: str = "system", sleep: Callable[[float], None] = time.sleep,
-               export_pdf: bool = True) -> FilingReport:
+               pace_clock: Callable[[], datetime] = wall_clock, export_pdf: bool = True) -> FilingReport:
     """File every queued complaint of the batch through its channel method (see the module docstring).
-    `pace`: seconds between two filings (default: settings.complaint_pace, else the channel's pace)."""
+    `pace`: seconds between two filings on the channel, counted from its last filing by any run or batch
+    (default: settings.complaint_pace, else the channel's pace); `sleep` and `pace_clock` (real UTC) are what
+    pacing waits with. `now`: the domain time stamped on filings."""
     settings = settings or get_settings()
     scope = _factory(session_factory)
     catalog = resolve_channels(settings)
@@ -272,12 +278,11 @@ def file_batch(session_factory: SessionFactory, batch_id: int, *, settings: Sett
         filer = _filer(batch.method, channel, settings)  # refuses here (no account, no host) before any change
         with scope() as session:
             session.execute(update(Batch).where(Batch.id == batch_id).values(state="filing"))
+        pacer = ChannelPacer(scope, batch.channel, pace, sleep=sleep, now=pace_clock)
         with filer:
             queued = _reconcile(scope, filer, stuck, queued, settings, now, actor, report)
-            sent = 0
             for complaint_id in queued:
-                if sent and pace > 0:
-                    sleep(pace)
+                pacer.wait()  # before the claim: a run killed while waiting leaves the complaint queued
                 with scope() as session:
                     if not _claim(session, complaint_id):
                         continue  # taken by another run meanwhile
@@ -291,7 +296,7 @@ def file_batch(session_factory: SessionFactory, batch_id: int, *, settings: Sett
                         report.failed.append((complaint_id, str(exc)))
                         continue
                 # committed: the complaint is `submitting` before anything leaves this process
-                sent += 1
+                pacer.mark()
                 try:
                     outcome = filer.send(filing)
                 except PermanentFailure as exc:

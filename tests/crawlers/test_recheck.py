@@ -42,8 +42,8 @@ def fresh_world(emulator_url):
     clear_faults(emulator_url)
 
 
-def recheck(database_url: str, emulator_url: str, *args: str) -> dict:
-    env = os.environ | {"TAKEDOWN_DATABASE_URL": database_url, "TAKEDOWN_CONCURRENCY_PER_PLATFORM": "2"}
+def recheck(database_url: str, emulator_url: str, *args: str, env: dict[str, str] | None = None) -> dict:
+    env = os.environ | {"TAKEDOWN_DATABASE_URL": database_url, "TAKEDOWN_CONCURRENCY_PER_PLATFORM": "2"} | (env or {})
     proc = subprocess.run([sys.executable, "-m", "takedown", "cases", "recheck", "--emulator", emulator_url, *args],
                           capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, f"recheck failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
@@ -203,4 +203,39 @@ def test_recheck_follows_the_emulators_virtual_clock(sqlite_url, emulator_url):
         assert case.hours_to_removal == pytest.approx(144, abs=0.2)
         assert aware(case.removed_at) >= now + timedelta(hours=144)
         assert session.get(Case, overdue.id).escalation_level == 1
+    engine.dispose()
+
+
+def test_recheck_closes_removals_past_the_grace_period_escalates_rejections_and_closes_exhausted_ones(
+        sqlite_url, emulator_url):
+    from takedown.db import make_engine, upgrade
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    now = datetime.now(UTC)
+    ids = emulator_ids(emulator_url, "bilibili", limit=4)
+    with Session(engine, expire_on_commit=False) as session:
+        def stored(i: int) -> Post:
+            return store_post(session, emulator_url, "bilibili", ids[i], first_seen=now - 300 * H)
+
+        long_gone = make_case(session, stored(0), S.REMOVED, filed_at=now - 60 * H, removed_at=now - 30 * H)
+        just_gone = make_case(session, stored(1), S.REMOVED, filed_at=now - 60 * H, removed_at=now - 10 * H)
+        rejected = make_case(session, stored(2), S.FILED, filed_at=now - 20 * H)
+        tracking.transition(session, rejected, S.REJECTED, actor="test", at=now - 18 * H)
+        exhausted = make_case(session, stored(3), S.FILED, filed_at=now - 20 * H)
+        exhausted.escalation_level = tracking.MAX_ESCALATION_LEVEL  # already on 12377
+        tracking.transition(session, exhausted, S.REJECTED, actor="test", at=now - 18 * H)
+        session.commit()
+    set_state(emulator_url, "bilibili", ids[0], "deleted")
+    set_state(emulator_url, "bilibili", ids[1], "deleted")
+
+    env = {"TAKEDOWN_CASE_CLOSE_AFTER_HOURS": "24"}  # the grace period is a setting
+    summary = recheck(sqlite_url, emulator_url, env=env)
+    assert (summary["gone"], summary["live"], summary["escalated"], summary["closed"]) == (2, 2, 1, 2), summary
+    with Session(engine) as session:
+        assert session.get(Case, long_gone.id).state == S.CLOSED
+        assert session.get(Case, just_gone.id).state == S.REMOVED, "only 10 h after the removal"
+        escalated = session.get(Case, rejected.id)
+        assert escalated.escalation_level == 1 and escalated.state in (S.ESCALATED, S.DRAFTED)
+        assert session.get(Case, exhausted.id).state == S.CLOSED
     engine.dispose()

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import needs_chromium
 
-COMMANDS = ["db", "crawl", "enrich", "score", "eval", "emulator", "demo", "user", "serve"]
+COMMANDS = ["db", "crawl", "enrich", "score", "eval", "emulator", "demo", "user", "serve", "posts"]
 
 
 def takedown(*args: str, env: dict | None = None, input: str | None = None, timeout: float = 120):

@@ -206,7 +206,7 @@ def test_observations_are_stored_and_prove_removals_and_revivals(engine):
             _obs(p3, drafted, "gone", at, "-404"), _obs(p4, removed, "live", at, "0"),
             _obs(p5, live, "unknown", at, "http_429")])
         assert outcome.counts() == {"checked": 5, "live": 1, "gone": 3, "unknown": 1, "removed": 2,
-                                    "reopened": 1, "gone_before_filing": 1}
+                                    "reopened": 1, "closed": 0, "gone_before_filing": 1}
         assert (filed.state, escalated.state, drafted.state, removed.state, live.state) == (
             S.REMOVED, S.REMOVED, S.DRAFTED, S.REOPENED, S.FILED)
         assert filed.hours_to_removal == pytest.approx(27.0)  # filed at T0+3h, gone at T0+30h
@@ -244,6 +244,81 @@ def test_targets_are_every_case_of_interest_or_the_named_ones(engine):
         assert [t.case_id for t in targets(session)] == [a.id, b.id, c.id]
         assert [(t.platform, t.platform_post_id) for t in targets(session, [b.id, d.id])] == [
             ("bilibili", "p2"), ("douyin", "p4")]
+
+
+def test_a_removed_case_closes_at_the_first_gone_check_after_the_grace_period_and_can_still_reopen(engine):
+    grace = timedelta(hours=72)
+    with Session(engine) as session:
+        case = case_in(session, p := post(session, "p1"), S.REMOVED)  # filed T0+3h, removed T0+4h
+        removed_at = aware(case.removed_at)
+        early = record_checks(session, [_obs(p, case, "gone", removed_at + grace - H, "-404")], close_after=grace)
+        assert case.state == S.REMOVED and early.closed == [], "still inside the grace period"
+        unknown = record_checks(session, [_obs(p, case, "unknown", removed_at + grace + H)], close_after=grace)
+        assert case.state == S.REMOVED and unknown.closed == [], "an unknown answer proves nothing"
+        late = removed_at + grace + 2 * H
+        outcome = record_checks(session, [_obs(p, case, "gone", late, "-404")], close_after=grace)
+        assert outcome.closed == [case.id] and outcome.counts()["closed"] == 1
+        assert case.state == S.CLOSED and aware(case.closed_at) == late
+        assert case.hours_to_removal == pytest.approx(1.0), "closing keeps the time to removal"
+        last = _entries(session, case.id)[-1]
+        assert (last.before["state"], last.after["state"], last.actor) == ("removed", "closed", "recheck")
+        assert "still gone 74.0 h after the removal" in last.after["note"]
+        assert [t.case_id for t in targets(session)] == [case.id], "a closed removal is still watched"
+        # The post comes back: the closed case reopens.
+        back = record_checks(session, [_obs(p, case, "live", late + 24 * H, "0")], close_after=grace)
+        assert back.reopened == [case.id] and case.state == S.REOPENED and case.reopened_count == 1
+
+
+def test_the_grace_period_comes_from_the_settings(engine, monkeypatch):
+    from takedown.settings import get_settings
+
+    monkeypatch.setattr(get_settings(), "case_close_after_hours", 5.0)
+    assert tracking.close_after() == timedelta(hours=5)
+    assert Settings().case_close_after_hours == 72.0, "the default: three days"
+    with Session(engine) as session:
+        case = case_in(session, p := post(session, "p1"), S.REMOVED)
+        at = aware(case.removed_at) + 6 * H
+        assert record_checks(session, [_obs(p, case, "gone", at)]).closed == [case.id]
+
+
+def test_rejected_cases_escalate_to_a_refiling_then_12377_then_close(engine):
+    with Session(engine) as session:
+        case = case_in(session, post(session, "p1"), S.FILED)
+        other = case_in(session, post(session, "p2"), S.FILED)  # filed, within its SLA: left alone
+        at = T0 + 10 * H
+        tracking.transition(session, case, S.REJECTED, actor="portal", at=at)
+        assert [c.id for c in tracking.rejected_below_top(session)] == [case.id]
+        done, failed = tracking.escalate_overdue(session, at + H, actor="recheck")
+        assert [(e.case_id, e.level, e.channel, e.attempt) for e in done] == [(case.id, 1, "douyin", 2)]
+        assert failed == [] and other.escalation_level == 0
+        [entry] = _entries(session, case.id, tracking.ESCALATE)
+        assert entry.after["reason"] == "rejected" and entry.actor == "recheck"
+        assert tracking.close_exhausted(session, at + H) == [], "a rejection below the top level escalates"
+
+        # Re-filed, rejected again: the national channel.
+        tracking.transition(session, case, S.FILED, actor="system", at=at + 2 * H)
+        tracking.transition(session, case, S.REJECTED, actor="portal", at=at + 3 * H)
+        done, _ = tracking.escalate_overdue(session, at + 4 * H)
+        assert [(e.level, e.channel, e.attempt) for e in done] == [(2, "12377", 3)]
+
+        # 12377 refuses too: nothing left to escalate to, so the case closes.
+        tracking.transition(session, case, S.FILED, actor="system", at=at + 5 * H)
+        tracking.transition(session, case, S.REJECTED, actor="portal", at=at + 6 * H)
+        assert tracking.rejected_below_top(session) == []
+        assert tracking.escalate_overdue(session, at + 7 * H) == ([], [])
+        assert tracking.close_exhausted(session, at + 7 * H, case_ids=[other.id]) == [], "only the cases named"
+        assert [c.id for c in tracking.close_exhausted(session, at + 7 * H, actor="recheck")] == [case.id]
+        assert case.state == S.CLOSED and aware(case.closed_at) == at + 7 * H
+        last = _entries(session, case.id)[-1]
+        assert (last.before["state"], last.after["state"]) == ("rejected", "closed") and "12377" in last.after["note"]
+        assert case.id not in [t.case_id for t in targets(session)], "closed without a removal: nothing to watch"
+
+
+def test_withdrawing_a_confirmation_goes_through_the_state_machine():
+    assert tracking.can_transition(S.CONFIRMED, S.CLOSED)
+    assert tracking.TRANSITIONS[S.CONFIRMED] == {S.EVIDENCE_CAPTURED, S.CLOSED}
+    for later in (S.EVIDENCE_CAPTURED, S.DRAFTED, S.FILED, S.ACKNOWLEDGED):
+        assert not tracking.can_transition(later, S.CLOSED), later
 
 
 # --- revival ---------------------------------------------------------------------------------------------
