@@ -10,6 +10,11 @@ autogenerate), with explicit ids and replace_existing, coalescing, max_instances
 Timezone and cadence come from the settings (`schedule_*`). Each job runs a `takedown ...` command in a
 subprocess (a Scrapy crawl's Twisted reactor cannot restart in-process); a job that fails is logged and tried
 again on its next run, and never stops the scheduler.
+
+A restart keeps the schedule: a stored job whose cadence is unchanged keeps its trigger and next run, so an
+interval job is not pushed back to "start + interval" on every start, and a run missed while the scheduler was
+down (the Monday report, say) fires on start when it is within the misfire grace time. A changed cadence in the
+settings replaces the stored trigger.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import contextlib
 import logging
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +33,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select
+from sqlalchemy import Engine, inspect, select
 
 from takedown.db import make_engine, session_scope, upgrade
 from takedown.defaults import ensure_defaults
@@ -136,33 +141,96 @@ def run_job(job_id: str) -> bool:
         return False
 
 
+JOBS_TABLE = "apscheduler_jobs"
+
+
+def cadence(trigger: Any) -> tuple:
+    """What makes two triggers fire alike. An IntervalTrigger built without a start_date anchors itself at
+    "now + interval", so its anchor is left out: only the interval (and zone, jitter, end) says its cadence."""
+    if isinstance(trigger, IntervalTrigger):
+        return ("interval", trigger.interval, str(trigger.timezone), trigger.jitter, trigger.end_date)
+    # CronTrigger's repr names every non-default field, the zone, start/end dates and jitter.
+    return (type(trigger).__name__, repr(trigger))
+
+
+def stored_jobs(store: SQLAlchemyJobStore, engine: Engine, ids: Sequence[str]) -> dict[str, Any]:
+    """The jobs of these ids as the job store holds them (none before the table exists). A job that can no
+    longer be read (its pickled state from another version) counts as absent: it is replaced."""
+    if not inspect(engine).has_table(JOBS_TABLE):
+        return {}
+    jobs = {}
+    for job_id in ids:
+        try:
+            job = store.lookup_job(job_id)
+        except Exception as exc:  # noqa: BLE001 - an unreadable stored job is rebuilt, not fatal
+            logger.warning("job=%s: stored job unreadable (%s: %s), rescheduled from its trigger",
+                           job_id, type(exc).__name__, exc)
+            continue
+        if job is not None:
+            jobs[job_id] = job
+    return jobs
+
+
+def kept_schedule(spec: JobSpec, stored: Any | None) -> dict[str, Any]:
+    """add_job arguments that keep a stored job's place in time when its cadence is unchanged: the stored
+    trigger (its interval anchor) and next run, so a restart neither pushes an interval job back to
+    "now + interval" nor skips a run missed while down (it fires late, within the misfire grace time). A
+    changed cadence starts afresh from the configured trigger."""
+    if stored is None or cadence(stored.trigger) != cadence(spec.trigger):
+        return {"trigger": spec.trigger}
+    # next_run_time None means someone paused the job: it stays paused.
+    return {"trigger": stored.trigger, "next_run_time": stored.next_run_time}
+
+
 def build_scheduler(settings: Settings, *, scheduler_cls: type[BaseScheduler] = BlockingScheduler,
-                    platforms: Sequence[str] | None = None) -> BaseScheduler:
-    """A scheduler with every job registered in the database job store (not started)."""
+                    platforms: Sequence[str] | None = None,
+                    job_funcs: Mapping[str, str] | None = None) -> BaseScheduler:
+    """A scheduler with every job registered in the database job store (not started). `job_funcs` maps a job
+    id to a "module:function" (no arguments) run instead of run_job(id): the demo's own weekly e-mail."""
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
+    store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
     scheduler = scheduler_cls(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="apscheduler_jobs")},
+        jobstores={"default": store},
         job_defaults={"coalesce": True, "max_instances": 1,
                       "misfire_grace_time": settings.schedule_misfire_grace_seconds},
         timezone=settings.schedule_timezone,
     )
     specs = job_specs(settings, enabled_platforms(settings) if platforms is None else platforms)
+    stored = stored_jobs(store, engine, [spec.id for spec in specs])
+    job_funcs = job_funcs or {}
     # Added before start: written to the job store on start, replacing the stored job of the same id.
     for spec in specs:
-        scheduler.add_job("scheduler:run_job", spec.trigger, args=[spec.id], id=spec.id, name=spec.name,
-                          replace_existing=True)
+        func, args = (job_funcs[spec.id], []) if spec.id in job_funcs else ("scheduler:run_job", [spec.id])
+        scheduler.add_job(func, args=args, id=spec.id, name=spec.name, replace_existing=True,
+                          **kept_schedule(spec, stored.get(spec.id)))
     return scheduler
 
 
 def list_jobs(settings: Settings) -> list[tuple[str, str, Any]]:
-    """(id, name, next run) of every job, from the job specs and their triggers (next run in the zone)."""
+    """(id, name, next run) of every job: the job store's next run where it holds the job with the configured
+    cadence (what a start would keep), else the next fire time of the configured trigger."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    now = datetime.now(ZoneInfo(settings.schedule_timezone))
-    return [(spec.id, spec.name, spec.trigger.get_next_fire_time(None, now))
-            for spec in job_specs(settings, enabled_platforms(settings))]
+    tz = ZoneInfo(settings.schedule_timezone)
+    now = datetime.now(tz)
+    specs = job_specs(settings, enabled_platforms(settings))
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        stored = stored_jobs(SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE), engine,
+                             [spec.id for spec in specs])
+    finally:
+        engine.dispose()
+    out = []
+    for spec in specs:
+        kept = kept_schedule(spec, stored.get(spec.id))
+        if "next_run_time" in kept:
+            next_run = kept["next_run_time"].astimezone(tz) if kept["next_run_time"] else None
+        else:
+            next_run = spec.trigger.get_next_fire_time(None, now)
+        out.append((spec.id, spec.name, next_run))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:

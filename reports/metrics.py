@@ -199,3 +199,29 @@ def weekly_metrics(session: Session, week: str, trailing: int = 4) -> dict[str, 
     out["trailing"] = [{"week": w, **(headline(session, *parse_week(w)) if w != week else
                                       {k: out[k] for k in HEADLINE})} for w in weeks]
     return out
+
+
+def active_weeks(session: Session, *, limit: int = 4, max_weeks: int = 104) -> list[str]:
+    """The latest `limit` ISO weeks (oldest first) with a non-zero headline figure, found from the data rather
+    than the clock: the demo's cases are stamped by the emulator's fast-forwarded clock, so "last week" by the
+    wall clock may hold nothing. Looks back at most `max_weeks` from the latest activity."""
+    columns = (Post.first_seen, Review.at, Case.filed_at, Case.removed_at)
+    instants = [value for column in columns
+                for value in session.execute(select(func.min(column), func.max(column))).one() if value is not None]
+    if not instants:
+        return []
+    earliest = min(_aware(v) for v in instants)
+    week, found = week_of(max(_aware(v) for v in instants)), []
+    for _ in range(max_weeks):
+        start, end = parse_week(week)
+        if end <= earliest or len(found) >= limit:
+            break
+        if any(headline(session, start, end).values()):
+            found.append(week)
+        week = previous_week(week)
+    return found[::-1]
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands back naive UTC from min()/max(), PostgreSQL aware values.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

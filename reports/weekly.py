@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from datetime import timedelta
 from email.message import EmailMessage
@@ -33,7 +34,18 @@ CSV_COLUMNS = ("case_id", "platform", "channel", "state", "post_url", "title", "
                "opened_at", "filed_at", "removed_at", "sla_due_at", "hours_to_removal", "escalation_level")
 
 _html_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
-_text_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, keep_trailing_newline=True)
+_text_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=False, keep_trailing_newline=True,
+                        trim_blocks=True, lstrip_blocks=True)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def oneline(value: object) -> str:
+    """Scraped text on one line: a nickname holding a line break must not forge a line (a figure) of the
+    plain-text part."""
+    return _CONTROL.sub(" ", str(value))
+
+
+_text_env.filters["oneline"] = oneline
 
 
 def _pct(value: float | None) -> str:

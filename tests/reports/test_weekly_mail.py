@@ -15,11 +15,11 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from reports.mail import send_report
-from reports.metrics import weekly_metrics
-from reports.weekly import build_weekly_message, headline_figures
+from reports.weekly import build_weekly_message
 from takedown.db import make_engine, session_scope, upgrade
 from takedown.settings import Settings
-from tests.reports.seed import EVIL, WEEK, seed
+from tests.reports.figures import check_figures, check_parts, html_figures, text_figures
+from tests.reports.seed import EVIL, EXPECTED, WEEK, seed
 
 
 class Inbox:
@@ -63,11 +63,7 @@ def _settings(tmp_path: Path, **kw) -> Settings:
                     smtp_from="reports@example.com", emulator_url="", **kw)
 
 
-def _text_figures(text: str) -> dict[str, str]:
-    return dict(re.findall(r"^\S+ ([a-z_]+): (\S+)$", text, flags=re.M))
-
-
-def _check_message(msg: EmailMessage, engine: Engine) -> None:
+def _check_message(msg: EmailMessage) -> None:
     plain = msg.get_body(preferencelist=("plain",))
     html = msg.get_body(preferencelist=("html",))
     assert plain is not None and html is not None
@@ -79,16 +75,8 @@ def _check_message(msg: EmailMessage, engine: Engine) -> None:
     assert cids <= set(images)
     for cid in cids:
         assert images[cid].get_payload(decode=True).startswith(b"\x89PNG")
-    # every figure in the text part equals the one computed from the database
-    with session_scope(engine) as session:
-        m = weekly_metrics(session, WEEK)
-    figures = _text_figures(plain.get_content())
-    expected = {key: value for _, key, value in headline_figures(m)}
-    assert figures == expected
-    assert figures["confirmed"] == "3" and figures["removal_rate"] == "66.7%"
-    for row in m["time_to_removal"]:
-        assert (f"{row['platform']}/{row['channel']}: n={row['count']} median={row['median_hours']} "
-                f"p90={row['p90_hours']}") in plain.get_content()
+    # every figure of both parts equals the hand-computed one (seed.EXPECTED), none more, none fewer
+    check_figures(msg, EXPECTED)
     # scraped names are escaped in the HTML
     assert "<script>" not in html_text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;坏号" in html_text
@@ -113,7 +101,7 @@ def test_weekly_email_over_real_smtp(seeded: Engine, smtp_server, tmp_path: Path
     assert rcpts == ["lead@example.com", "ops@example.com"]
     received = email.message_from_bytes(raw, policy=email.policy.default)
     assert "2026-W47" in received["Subject"]
-    _check_message(received, seeded)
+    _check_message(received)
 
 
 def test_without_smtp_host_the_report_goes_to_the_outbox(seeded: Engine, tmp_path: Path):
@@ -125,7 +113,7 @@ def test_without_smtp_host_the_report_goes_to_the_outbox(seeded: Engine, tmp_pat
     path = Path(delivery.where)
     assert path.parent == tmp_path / "var" / "outbox" and path.suffix == ".eml"
     parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-    _check_message(parsed, seeded)
+    _check_message(parsed)
 
 
 def test_cli_preview_and_send_to_outbox(seeded: Engine, sqlite_url: str, tmp_path: Path,
@@ -151,3 +139,53 @@ def test_cli_preview_and_send_to_outbox(seeded: Engine, sqlite_url: str, tmp_pat
         assert bad.exit_code == 2
     finally:
         get_settings.cache_clear()
+
+
+def _parts(engine: Engine, tmp_path: Path) -> tuple[str, str]:
+    with session_scope(engine) as session:
+        message = build_weekly_message(session, WEEK, _settings(tmp_path))
+    return (message.get_body(preferencelist=("html",)).get_content(),
+            message.get_body(preferencelist=("plain",)).get_content())
+
+
+def test_the_figure_check_catches_an_altered_figure(seeded: Engine, tmp_path: Path):
+    """The check above would fail if the report showed a wrong figure, in either part, or left one out."""
+    html, text = _parts(seeded, tmp_path)
+    check_parts(html, text, EXPECTED)
+    assert html_figures(html)["confirmed"] == "3" and text_figures(text)["top_keywords/停息挂账"] == "3"
+    tampered = [
+        (re.sub(r'(data-metric="confirmed"[^>]*>)3<', r"\g<1>999<", html), text),
+        (re.sub(r'(data-metric="top_keywords/停息挂账"[^>]*>)3<', r"\g<1>0<", html), text),
+        (re.sub(r'(data-metric="crawl_health/douyin/stop/captcha"[^>]*>)1<', r"\g<1>2<", html), text),
+        (html, text.replace("  停息挂账: 3", "  停息挂账: 0")),
+        (html, text.replace("removed=3\n", "removed=4\n")),
+        (html, text.replace("  wechat/cz573982a: 2\n", "")),  # a figure left out
+        (html, text.replace("median_hours=24.0", "median_hours=25.0")),
+    ]
+    for altered_html, altered_text in tampered:
+        assert (altered_html, altered_text) != (html, text), "the alteration did not apply"
+        with pytest.raises(AssertionError):
+            check_parts(altered_html, altered_text, EXPECTED)
+
+
+def test_a_nickname_with_a_line_break_cannot_forge_a_figure_line(seeded: Engine, tmp_path: Path):
+    from sqlalchemy import update
+
+    from takedown.models import Author
+
+    with session_scope(seeded) as session:
+        session.execute(update(Author).where(Author.platform_author_id == "a1")
+                        .values(nickname="坏号\n  停息挂账: 999\nconfirmed: 999"))
+    html, text = _parts(seeded, tmp_path)
+    assert text_figures(text)["top_keywords/停息挂账"] == "3" and text_figures(text)["confirmed"] == "3"
+    assert "\n  停息挂账: 999" not in text
+
+
+def test_the_html_has_its_css_inlined(seeded: Engine, tmp_path: Path):
+    """Mail clients drop <style> blocks and external stylesheets: every rule is a style attribute."""
+    html, _ = _parts(seeded, tmp_path)
+    assert "<style" not in html.lower() and "<link" not in html.lower() and "class=" not in html
+    for tag in ("body", "h1", "h2", "table", "td", "th", "img"):
+        opening = re.findall(rf"<{tag}\b[^>]*>", html)
+        assert opening, tag
+        assert all('style="' in element for element in opening), tag

@@ -87,7 +87,7 @@ def test_starttls_with_a_verified_certificate_and_login_from_the_environment(
     assert received.mail_from == "reports@example.com" and received.rcpt_tos == RECIPIENTS
     parsed = email.message_from_bytes(received.raw, policy=email.policy.default)
     assert "2026-W47" in parsed["Subject"]
-    _check_message(parsed, seeded)
+    _check_message(parsed)
     assert not (tmp_path / "var" / "outbox").exists()  # sent, not parked
 
 
@@ -118,7 +118,7 @@ def test_implicit_tls(seeded: Engine, certs: Certificates, tmp_path: Path):
     [received] = inbox.messages
     assert received.tls_version in ("TLSv1.2", "TLSv1.3") and not received.starttls
     assert received.login == USER and auth.attempts == [(USER, True)]
-    _check_message(email.message_from_bytes(received.raw, policy=email.policy.default), seeded)
+    _check_message(email.message_from_bytes(received.raw, policy=email.policy.default))
 
 
 def test_wrong_password_is_a_clear_error_and_nothing_is_sent(
