@@ -56,6 +56,16 @@ def test_evasive_spelling_still_fires_the_rule_for_the_canonical_word(rules):
     assert "promise.stop_interest" in {h.rule.id for h in hits}
 
 
+@pytest.mark.parametrize(("text", "rule"), [
+    ("2026年各大银行开通了减免通道，逾期一年以上的都能申请", "fake_policy.new_policy"),
+    ("多家平台已经开放了协商通道", "fake_policy.new_policy"),
+    ("本金可以减免最高50%", "promise.fee_reduction"),
+    ("减免高达60%", "promise.fee_reduction"),
+])
+def test_fake_policy_and_reduction_claims_in_other_word_orders(rules, text, rule):
+    assert rule in {h.rule.id for h in rules.match_text(normalise(text).text, "desc")}
+
+
 def test_speaker_rules_only_look_at_the_author(rules):
     text = normalise("反诈宣传").text
     assert "warning.speaker" in {h.rule.id for h in rules.match_text(text, "bio")}
