@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from takedown.complaints.channels import Channel
 from takedown.complaints.letters import EVIDENCE_EXT, EVIDENCE_KINDS, latest_evidence, letter_html
-from takedown.evidence import evidence_root
+from takedown.evidence import evidence_root, sha256_file
 from takedown.models import Case, Complaint, Post
 from takedown.settings import Settings
 
@@ -66,6 +66,15 @@ def evidence_attachments(session: Session, post_id: int, client_ref: str, settin
     return out
 
 
+def check_unaltered(attachments: list[Attachment]) -> None:
+    """Evidence is sent only as captured: each file's SHA-256 must be the one recorded at capture (as the export
+    checks while it packs). ValueError names the file otherwise; OSError when it is gone."""
+    for a in attachments:
+        if a.sha256 and (actual := sha256_file(a.path)) != a.sha256:
+            raise ValueError(f"evidence file {a.path.name} has sha256 {actual}, recorded {a.sha256}: it was altered "
+                             "since capture; run `takedown evidence verify` and capture the post again")
+
+
 def document_attachments(channel: Channel, settings: Settings) -> list[Attachment]:
     """The rights holder's scans the channel asks for, when configured and present."""
     out = []
@@ -83,6 +92,7 @@ def build_filing(session: Session, complaint: Complaint, channel: Channel, setti
     if case is None or post is None:
         raise ValueError(f"complaint {complaint.id}: its case or post is gone")
     attachments = evidence_attachments(session, post.id, complaint.client_ref, settings)
+    check_unaltered(attachments)
     attachments += document_attachments(channel, settings)
     return Filing(
         complaint_id=complaint.id, case_id=case.id, client_ref=complaint.client_ref, attempt=complaint.attempt,

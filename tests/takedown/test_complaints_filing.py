@@ -110,6 +110,25 @@ def test_email_filing_arrives_with_the_evidence_attached(engine, world, tmp_path
     assert all(d["template_matches"] == 0 and d["reason"] != "疑似批量模板投诉，不予受理" for d in desk)
 
 
+def test_altered_evidence_is_never_sent_and_the_rest_of_the_batch_goes_on(engine, world, tmp_path: Path):
+    settings, case_ids, batch_id = _setup(engine, tmp_path, world, 2, "email", platform="bilibili")
+    with session_scope(engine) as session:
+        evidence = session.execute(select(Evidence).order_by(Evidence.id)).scalars().first()
+        altered_post = evidence.post_id
+        path = evidence_root(settings) / evidence.files[0]["path"]
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes() + b"\x00")
+    report = file_batch(engine, batch_id, settings=settings, pace=0)
+    assert len(report.submitted) == 1 and len(report.failed) == 1
+    assert "was altered" in report.failed[0][1]
+    messages = httpx.get(f"{world}/_emu/mailbox/bilibili", timeout=10).json()["messages"]
+    assert len(messages) == 1
+    with session_scope(engine) as session:
+        [failed] = [c for c in session.execute(select(Complaint).where(Complaint.batch_id == batch_id)).scalars()
+                    if c.state == "failed"]
+        assert session.get(Case, failed.case_id).post_id == altered_post
+
+
 @needs_chromium
 def test_portal_filing_reads_the_reference_back(engine, world, tmp_path: Path):
     settings, case_ids, batch_id = _setup(engine, tmp_path, world, 3, "portal")
