@@ -705,7 +705,11 @@ def gather_of(flags: int, with_contacts: list[tuple[int, SegmentFacts]], weak: s
                 for sc in f.bare:
                     contacts.append(ContactInfo(sc.found, i, f.field, by_author, False))
         if flags & _PIECES:
-            contacts += _joined(with_contacts, contacts, qq_fallback)
+            joined = _joined(with_contacts, contacts, qq_fallback)
+            if joined:
+                # a first piece long enough to pass for an id on its own ("v前半：qingshan") is only its half
+                halves = {(c.segment, c.found.start) for c in joined}
+                contacts = [c for c in contacts if (c.segment, c.found.start) not in halves] + joined
     # the post and what its author pinned or replied (other people's comments carry no topic words or
     # evasion rule: SegmentFacts leaves them out)
     if flags & (_TOPIC | _EVASION_RULE):

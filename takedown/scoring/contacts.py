@@ -58,11 +58,11 @@ _URL_PATH_RE = re.compile(r"/[a-z0-9_\-./?=&%#~+]*")
 _WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是搜我如“\"'「『\\[\\]【】(➡→👉\\-]*"
 # ("微信号是 …", "vx ➡ …", "[卫星] …", "vx搜 …", "V-…", "v我 …", "微信（如“…”）")
 _WX_CUE_RE = re.compile(
-    rf"(?:微信号?|微讯|威信|薇信|徽信|薇锌|薇心|卫星号?|绿泡泡|绿色泡泡|绿色💬|绿色(?:软件|app|应用)搜?|小绿书号?|wechat|weixin|wei ?xin"
+    rf"(?:微信号?|微讯|威信|薇信|薇芯|徽信|薇锌|薇心|卫星号?|v/x|w/x|绿泡泡|绿色泡泡|绿色💬|绿色(?:软件|app|应用)搜?|小绿书号?|wechat|weixin|wei ?xin"
     rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
     # "加HR：hr_01", "添加助理：qy_fw2": whom to add, a colon, then the id (before 加 alone, which would stop at "hr")
     rf"|(?:添)?加[^,。!?;\n:\s]{{1,6}}:"
-    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚|❤|对接(?:老师|人)?|预约|jia ?wo|发你了?"
+    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚|❤|对接(?:老师|人)?|预约|jia ?wo|发你了?|搜"
     rf"|找(?:助教|助理|老师|客服|顾问|班主任|小助理)"
     # "加我了解：fx_01", "加我工作微信处理：ay_01": an invitation, a few words, a colon, then the id
     rf"|加(?:我|她|他|老师)(?:[^,。!?;\n:]{{0,8}}:)?"
@@ -71,14 +71,20 @@ _WX_CUE_RE = re.compile(
 )
 _WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号", "💚", "❤", "加我", "加她", "加他",
                             "加老师", "对接", "对接老师", "对接人", "预约", "jia wo", "jiawo", "发你", "发你了",
-                            "找助教", "找助理", "找老师", "找客服", "找顾问", "找班主任", "找小助理"})
+                            "找助教", "找助理", "找老师", "找客服", "找顾问", "找班主任", "找小助理", "搜"})
+# after ➕ an id needs no digit or colon ("想要方法的➕ anandiary"): the sign is only ever put before a contact
+_PLUS_CUES = frozenset({"➕", "✚"})
+_CHANNEL_WORDS = frozenset({"wechat", "weixin"})
 _WX_CUE_WORD_RE = re.compile(rf"^(.*?){_WX_GAP}$", re.S)
 _WX_SUFFIX_RE = re.compile(r"\((?:v|vx|wx|微信)\)")
 _WX_BEFORE_SUFFIX_RE = re.compile(r"(?<![a-z0-9_\-])([a-z][a-z0-9_\-]{5,19})\s*$")
-_ID_PIECE_RE = re.compile(rf"([ \t·•]?)([a-z0-9_\-]+|[{CN}]+|下划线|中划线|横杠)")  # (not across a line break: "yh_01\nB家")
+_ID_PIECE_RE = re.compile(rf"([ \t·•/]?)([a-z0-9_\-]+|[{CN}]+|下划线|中划线|横杠)")  # (not across a line break: "yh_01\nB家")
 _SPELLED_MARKS = {"下划线": "_", "中划线": "-", "横杠": "-"}  # "chen 下划线 xieshang 下划线 66"
 _CHANNEL_WORD_RE = re.compile(r"(?:vx|wx|v)\s+(?=[a-z0-9])")
 _WX_ID_RE = re.compile(r"[a-z][a-z0-9_\-]{5,19}")
+# what promoters give as a WeChat id after a strong cue even when it starts with a digit ("薇❤：99wan88"); a run of
+# digits alone is a number (found below)
+_WX_DIGIT_ID_RE = re.compile(r"(?=[a-z0-9]{6,20}$)[0-9]+[a-z][a-z0-9]*")
 _CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190427765" is a QQ number
 
 # digit runs: digits (any script) with short separator runs between them
@@ -258,11 +264,15 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes
         if channel:
             start = channel.end()
         ident, end = _read_id(text, start, seg_end)
-        if not ident or not _WX_ID_RE.fullmatch(ident) or _CHANNEL_PREFIX_RE.fullmatch(ident):
+        if not ident or _CHANNEL_PREFIX_RE.fullmatch(ident):
             continue
         cue = _WX_CUE_WORD_RE.match(cue_text)
         cue_word = cue.group(1) if cue else cue_text
-        if cue_word in _WX_WEAK_CUES and not (":" in cue_text or _ID_MARK_RE.search(ident)):
+        weak = cue_word in _WX_WEAK_CUES
+        if not (_WX_ID_RE.fullmatch(ident) or not weak and _WX_DIGIT_ID_RE.fullmatch(ident)):
+            continue
+        if weak and not (":" in cue_text or _ID_MARK_RE.search(ident)
+                         or cue_word in _PLUS_CUES and ident not in _CHANNEL_WORDS):
             continue
         if free(start, end):
             add("wechat", ident, start, end, m_start)
@@ -286,7 +296,7 @@ def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
             break
         if pieces and space:
             prev = pieces[-1]
-            short = len(piece) <= 2 or len(prev) <= 2
+            short = len(piece) <= 2 or len(prev) <= 2 or prev.isdigit() and len(piece) <= 3  # "四二九八 yun"
             if not (short or numeral or piece.isdigit()):
                 break
         pieces.append(piece.translate(_DIGIT_TABLE) if numeral else piece)
@@ -329,7 +339,10 @@ _FIRST_MARK = r"前半(?:段|部分|截)?|前面是|开头是|前[三四五六�
 _MIDDLE_MARK = r"中间(?:[三四五六七八3-8]位)?(?:数字?)?(?:是|就是)?"
 _LAST_MARK = (r"后半(?:段|部分|截)?|后面(?:是|接|跟|加上?)|再(?:跟|接|加上?)|最后(?:[三四五六七八3-8]位)?(?:是|就是)|"
               r"结尾是|后[三四五六七八3-8]位(?:数字?)?(?:是|就是)?")
-PIECE_MARK_RE = re.compile(f"(?P<first>{_FIRST_MARK})|(?P<middle>{_MIDDLE_MARK})|(?P<last>{_LAST_MARK})")
+PIECE_MARK_RE = re.compile(f"(?P<first>{_FIRST_MARK})|(?P<middle>{_MIDDLE_MARK})|(?P<last>{_LAST_MARK})"
+                           # the mark after its piece: "hy 在前，0918 在后"
+                           "|(?P<first_after>在前)|(?P<last_after>在后)")
+_PIECE_BEFORE_RE = re.compile(r"([a-z0-9_\-]+)\s*$")
 # a channel named with a piece too short to be the id on its own ("我的v是kai", "联系电话：一三七"): a first piece
 # when the same text goes on with more
 _CUE_PIECE_RE = re.compile(r"(?:微信号?|vx|wx|v(?<![a-z0-9_\-.@/]v)|电话|手机|号码|热线)(?:号)?(?:是|就是)?[\s:]*")
@@ -354,11 +367,19 @@ class Piece(NamedTuple):
 def find_pieces(text: str) -> list[Piece]:
     """The pieces of ids announced in `text` (a field value's `Normalised.base`), in order; none unless the text
     says that a piece follows or precedes (PIECE_MARK_RE)."""
-    marks = [(m.start(), m.end(), FIRST if m.lastgroup == "first" else MIDDLE if m.lastgroup == "middle" else LAST)
-             for m in PIECE_MARK_RE.finditer(text)]
-    if not marks:
-        return []
+    marks = []
     pieces = []
+    for m in PIECE_MARK_RE.finditer(text):
+        kind = m.lastgroup
+        if kind in ("first_after", "last_after"):
+            before = _PIECE_BEFORE_RE.search(text, max(0, m.start() - 24), m.start())
+            if before:
+                pieces.append(Piece(FIRST if kind == "first_after" else LAST, before.group(1), before.start(1),
+                                    before.end(1), before.start(1)))
+            continue
+        marks.append((m.start(), m.end(), FIRST if kind == "first" else MIDDLE if kind == "middle" else LAST))
+    if not marks and not pieces:
+        return []
     for m in _CUE_PIECE_RE.finditer(text):
         ident, end = _read_id(text, m.end(), len(text))
         if ident and not _WX_ID_RE.fullmatch(ident) and len(ident) < 11:  # (a whole id is found as a contact)
@@ -432,8 +453,15 @@ def _find_numbers(text: str, segments: list[tuple[int, int]], free, add, runs: l
         seg_start, seg_end = segments[seg]
         before = text[max(seg_start, a - 12):a]
         # (_MONEY_BEFORE_RE.search(before), read off the end: \s and str.isspace are the same characters)
-        if before.rstrip().endswith(_MONEY_ENDINGS) or _UNIT_AFTER_RE.match(text, b, seg_end):
+        if before.rstrip().endswith(_MONEY_ENDINGS):
             continue
+        if _UNIT_AFTER_RE.match(text, b, seg_end):
+            # "176 8830 2451 24小时在线": the unit counts the last group only; the rest may still be a number
+            cut = raw.rfind(" ")
+            raw = raw[:cut].rstrip(_RUN_TAIL) if cut > 0 else ""
+            if len(raw) < 5:
+                continue
+            b = a + len(raw)
         qq_cue = bool(_QQ_CUE_BEFORE_RE.search(before)) or (
             a - qq_end <= 3 and _LIST_SEP_RE.fullmatch(text, qq_end, a) is not None)
         if raw.isascii() and raw.isdigit():  # one group of plain digits (the usual case)

@@ -103,6 +103,14 @@ HOLDOUT_6 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-6.js
         ("诱导客户添加私人微信（如“jinhe_kefu02”）", [("wechat", "jinhe_kefu02")]),
         ("群号我打码了一半：618 273 905（已举报）", [("qq", "618273905")]),
         ("安装包私发。扣 4 0 6 5 1 9 8 2 7", [("qq", "406519827")]),
+        ("3小时内停止骚扰。☎️ 176 8830 2451 24小时在线", [("phone", "17688302451")]),  # 24 counts the hours
+        ("想要方法的➕ anandiary", [("wechat", "anandiary")]),
+        ("渠道经理微信：400-915-6620", [("phone", "4009156620")]),  # digits only: a number, not an id
+        ("薇❤：99wan88", [("wechat", "99wan88")]),
+        ("带教到出单。薇：四 二 九 八 yun", [("wechat", "4298yun")]),
+        ("私信发不了的搜 wd_lanxi 加我", [("wechat", "wd_lanxi")]),
+        ("做了五年。V/X：z/x/x/f/8/8/0", [("wechat", "zxxf880")]),
+        ("我们能让小崔闭嘴。薇芯：yaya 520 zw（连起来写）", [("wechat", "yaya520zw")]),
         # a short link keeps the case of its path (it is case-sensitive); the host is lower-cased
         ("领资料戳 HTTPS://T.CN/R2kXa9p", [("url", "t.cn/R2kXa9p")]),
         ("表单：wj-form.cn/s/8kd2Lm", [("url", "wj-form.cn/s/8kd2Lm")]),
@@ -138,6 +146,8 @@ def test_contacts_are_found_and_normalised(text, expected):
         "电话里他说就是想把期限延长",
         "我们的群是互助性质的，群里有200人",
         "预约：周一到周五",
+        "V号倒过来写：8102_gnahz",
+        "➕ wechat 聊",
     ],
 )
 def test_numbers_that_are_not_contacts_are_ignored(text):
@@ -185,8 +195,11 @@ def _record(**fields) -> dict:
         ({"desc": "微信号是 debt 后面跟三个6，再跟 ok，全小写"}, ("wechat", "debt666ok")),
         # the last half told before the first, in another field
         ({"desc": "后半：0411（前半在简介里，拼起来加）", "author_bio": "木森法务 前半 msfw"}, ("wechat", "msfw0411")),
+        # the mark after its piece
+        ({"desc": "想要一对一帮助的，V：hy 在前，0918 在后，不要写错。"}, ("wechat", "hy0918")),
     ],
-    ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count", "last-first"],
+    ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count", "last-first",
+         "mark-after"],
 )
 def test_an_id_given_in_pieces_is_joined_across_fields_and_sentences(fields, expected):
     result = get_scorer().score_one(_record(**fields))
@@ -195,6 +208,12 @@ def test_an_id_given_in_pieces_is_joined_across_fields_and_sentences(fields, exp
     original = {"title": fields.get("title", ""), "desc": fields.get("desc", ""), "bio": fields.get("author_bio", "")}
     assert reason.text in original.get(reason.field, "") or any(reason.text in c for c in fields.get("comments", []))
     assert "分段" in reason.explanation
+
+
+def test_a_first_half_that_passes_for_an_id_is_not_also_reported_alone():
+    result = get_scorer().score_one(_record(desc="可以只还本金，可以分60期。v前半：qingshan",
+                                            comments=["后半呢", "作者回复：后半 0826"]))
+    assert {(c.type, c.value) for c in result.contacts} == {("wechat", "qingshan0826")}
 
 
 @pytest.mark.parametrize(
