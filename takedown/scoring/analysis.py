@@ -50,7 +50,9 @@ FEATURES = (
 
 # comments the author wrote or pinned, and post text that sends readers to the comments
 # (the author's reply has a colon after who wrote it: "作者回复：…"; "博主说的不全对", "up主还在吗" speak to the author)
-_AUTHOR_COMMENT_RE = re.compile(r"^\s*(?:置顶|(?:作者|up主|博主|楼主|主播)(?:回复|本人|置顶)?\s*[:：])")
+# (after a pin or a mark: "🔝作者：…", "📌置顶 …", "【置顶】…")
+_AUTHOR_COMMENT_RE = re.compile(
+    r"^\s*[^\w\s]{0,3}\s*(?:置顶|(?:作者|up主|博主|楼主|主播)(?:回复|本人|置顶)?\s*[:：])")
 _POINTS_TO_COMMENTS_RE = re.compile(
     r"(?:联系方式|电话|号码?|微信|v|qq|企鹅|链接|方式|老师)[^,。!?\n]{0,8}(?:在|见|放|看)[^,。!?\n]{0,4}(?:评论|置顶)"
     r"|评论区(?:置顶|第一条)|置顶评论|第一条评论|看评论"

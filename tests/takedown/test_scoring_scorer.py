@@ -289,6 +289,15 @@ def test_a_comment_addressed_to_the_author_is_not_the_authors(scorer):
     assert Contact("wechat", "xs8899k") in other.contacts and Contact("wechat", "xs8899k") in pinned.contacts
 
 
+@pytest.mark.parametrize("pinned", ["🔝作者：需要处理信用卡网贷逾期的兄弟，v：xs8899k",
+                                    "📌置顶 需要处理信用卡网贷逾期的兄弟，v：xs8899k",
+                                    "【置顶】需要处理信用卡网贷逾期的兄弟，v：xs8899k"])
+def test_a_pinned_author_comment_behind_a_mark_is_the_authors(scorer, pinned):
+    diary = dict(title="下班路上", desc="今天路好堵，记录一下", comments=[pinned, "路好堵", "哥你干啥的"])
+    assert scorer.features(record(**diary))["private_contact"] > 0
+    assert scorer.score_one(record(**diary)).score > 0.5
+
+
 def test_a_contact_in_an_unrelated_post_is_not_enough(scorer):
     out = scorer.score_one(record(title="手机屏幕修复 当天取", desc="外屏碎了修复只要80，电话：158 6623 1190"))
     assert out.score < 0.5
