@@ -66,6 +66,15 @@ def test_fake_policy_and_reduction_claims_in_other_word_orders(rules, text, rule
     assert rule in {h.rule.id for h in rules.match_text(normalise(text).text, "desc")}
 
 
+@pytest.mark.parametrize(("name", "official"), [
+    ("华岳银行", True), ("星汇消费金融", True), ("乐享分期客服小乐", True), ("乐享分期官方客服账号", True),
+    ("曾在华岳银行工作八年", False), ("前银行员工老李", False),
+])
+def test_an_account_named_as_a_lender_speaks_officially(rules, name, official):
+    hits = {h.rule.id for h in rules.match_text(normalise(name).text, "author_name")}
+    assert ("official.speaker" in hits) is official
+
+
 def test_speaker_rules_only_look_at_the_author(rules):
     text = normalise("反诈宣传").text
     assert "warning.speaker" in {h.rule.id for h in rules.match_text(text, "bio")}
