@@ -62,15 +62,16 @@ _POINTS_SCANNER = Scanner([(_POINTS_TO_COMMENTS_RE.pattern, "")])
 _POINTS_RES = [rx for rx in (_POINTS_SCANNER.fast, _POINTS_SCANNER.slow) if rx is not None]
 # a contact the post warns against ("冒充我行…的微信号", "这是诈骗短信")
 _WARN_RE = re.compile(
-    r"冒充|冒用|假冒|诈骗|骗子|骗局|骗取|钓鱼|举报|不法分子|团伙|诱饵|报案|落网|嫌疑|涉案|"
-    r"(?:请勿|不要|别|切勿|千万别)(?:添加|加|联系|点击?|回拨|转账|进|信)|避开|绕道|远离|直接挂|不会(?:让|要求)你?"
+    r"冒充|冒用|假冒|诈骗|骗子|骗局|骗取|骗(?:我|了我|走)|被骗|上当|钓鱼|举报|不法分子|团伙|诱饵|报案|落网|嫌疑|涉案|"
+    r"(?:请勿|不要|别|切勿|千万别)(?:添加|加|联系|点击?|回拨|转账|进|信)|避开|绕道|远离|直接挂|不会(?:让|要求)你?|"
+    r"空号|打不通|已?关机|停机"
 )
-_CTA_RE = re.compile(r"加我|找我|联系我|私我|咨询|有需要|需要的|➕|加v|加微|加qq|打我|滴滴我|放(?:在)?(?:这|下面|评论)")
+_CTA_RE = re.compile(r"加我|找我|联系我|私我|私信我|打给我|直接打|咨询|有需要|需要的|➕|加v|加微|加qq|打我|滴滴我|放(?:在)?(?:这|下面|评论)")
 # ... unless it is reported speech: what the scammer demanded ("要求用户添加QQ", "让我加微信")
 _REPORTED_CTA_RE = re.compile(r"(?:要求|让|叫|诱导|引导|骗|称|说|被)[^,，。!?;\n]{0,4}$")
 # the contact is someone else's, reported by the poster ("添加对方QQ", "群里公布的电话", "有个叫 … 的"): in a post
 # that warns or reports, it is the advert's, as a quoted one is
-_REPORTED_RE = re.compile(r"对方|此人|这个人|该(?:账号|号|人|团伙)|某|群里|群内|留下的|留的|留有|公布的|有个|自称|骗子的|他们|记者|"
+_REPORTED_RE = re.compile(r"对方|此人|这个人|该(?:账号|号|人|团伙|公司|机构|平台)|某|落地页|群里|群内|留下的|留的|留有|公布的|有个|自称|骗子的|他们|记者|"
                           r"(?:接到|收到)[^,，。!?;\n]{0,16}(?:电话|短信|私信)|"
                           # what the poster did or saw: "加了他微信", "刷到…还存了个电话", "其中一家的客服"
                           r"加了(?:他|她|对方)|(?:他|她)的(?:微信|v|qq|电话|号)|刷到|存了个?|(?:其中|那|这)一?家|"
@@ -215,6 +216,7 @@ class SegmentFacts:
         else:
             self.author_comment = others = False
         self.points_to_comments = points = points and field in _POINTING_FIELDS
+        points_warned = points and _points_to_warn(ntext)
         if others:  # other people's comments say nothing about what the post is about
             topic, weak = False, frozenset()
         self.topic, self.weak_words = topic, weak
@@ -308,6 +310,8 @@ class SegmentFacts:
         # what a record needs to look at, in one number: most field values have no evidence at all, and a
         # record then skips them with one test
         flags = (_POINTS if points else 0) | (_TOPIC if topic else 0) | (_WEAK if weak else 0)
+        if points_warned:
+            flags |= _POINTS_WARNED
         if self.evasion_rule:
             flags |= _EVASION_RULE
         if self.negative_context:
@@ -326,7 +330,20 @@ class SegmentFacts:
 _POINTING_FIELDS = frozenset({"title", "desc", "bio"})  # the fields whose text can send readers to the comments
 
 # SegmentFacts.flags
-_POINTS, _TOPIC, _WEAK, _EVASION_RULE, _CONTACTS, _NEGATIVE, _QQ_CUE, _PIECES = (1 << k for k in range(8))
+_POINTS, _TOPIC, _WEAK, _EVASION_RULE, _CONTACTS, _NEGATIVE, _QQ_CUE, _PIECES, _POINTS_WARNED = (
+    1 << k for k in range(9))
+
+
+def _points_to_warn(text: str) -> bool:
+    """The sentence that sends readers to the comments warns (and invites no contact): what is there is listed
+    to be avoided."""
+    for m in _POINTS_TO_COMMENTS_RE.finditer(text):
+        left = max(text.rfind(c, 0, m.start()) for c in "。!?;\n") + 1
+        right = min((i for i in (text.find(c, m.end()) for c in "。!?;\n") if i >= 0), default=len(text))
+        rest = text[left:m.start()] + " " + text[m.end():right]  # (the pointer itself reads as "放评论")
+        if _WARN_RE.search(rest) and not _CTA_RE.search(rest):
+            return True
+    return False
 
 _CATEGORIES = POSITIVE_CATEGORIES + NEGATIVE_CATEGORIES
 _CAT_INDEX = {c: i for i, c in enumerate(_CATEGORIES)}
@@ -700,9 +717,13 @@ def gather_of(flags: int, with_contacts: list[tuple[int, SegmentFacts]], weak: s
         negative = bool(flags & _NEGATIVE)
         qq_fallback = bool(flags & _QQ_CUE)
         for i, f in with_contacts:
+            # comments the post points to are the author's: its contacts, or, when it points there to warn
+            # ("我把大家报的号码整理一下放评论，别再有人上当了"), the ones it lists to warn against
+            pointed = flags & _POINTS_WARNED and f.field == "comments" and not f.author_comment
             by_author = f.field != "comments" or f.author_comment or body_points
             for sc in f.contacts:
-                contacts.append(ContactInfo(sc.found, i, f.field, by_author, sc.warned or (sc.quoted and negative)))
+                contacts.append(ContactInfo(sc.found, i, f.field, by_author,
+                                            sc.warned or (sc.quoted or pointed) and negative))
             if qq_fallback:
                 for sc in f.bare:
                     contacts.append(ContactInfo(sc.found, i, f.field, by_author, False))
@@ -832,8 +853,8 @@ def features_of(rules, quotable: int, quoted: int, ev_values: list[float], count
                     business = True
                 if c.found.obfuscated:
                     obfuscated += 1
-            elif not c.by_author and kind == "private":
-                third_any = True
+            elif not c.by_author and not c.warned and kind == "private":  # (a commenter naming who cheated them
+                third_any = True                                          # is not touting)
         if obfuscated:
             evasion["obfuscated_contact"] = 1.0 - 0.4 ** obfuscated
     if evasion:

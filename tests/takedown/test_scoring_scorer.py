@@ -250,6 +250,34 @@ def test_a_scammers_contact_in_a_victims_story_is_not_the_posters(scorer, desc):
     assert scorer.features(story)["private_contact"] == 0
 
 
+@pytest.mark.parametrize("desc", [
+    "加了他微信签了合同，转了6800。再打 136 5129 8804 已经是空号。我已经报警了。",
+    "该公司在社交平台宣传“征信修复 7天出结果”，报名链接为 zxxf-kuai.com/apply。经查系虚假异议。",
+    "本期逐帧拆解一条广告，落地页地址 h5.jieya-jisuan.com/Lead?ch=dy07，填了假信息十分钟后就接到电话。",
+], ids=["dead-number", "that-company", "landing-page"])
+def test_a_contact_the_poster_exposes_is_not_the_posters(scorer, desc):
+    story = record(title="这些都是骗局，大家避雷", desc=desc)
+    assert scorer.score_one(story).contacts
+    assert scorer.features(story)["private_contact"] == 0
+
+
+def test_numbers_listed_in_the_comments_to_warn_against_are_not_the_posters(scorer):
+    warning = dict(title="被骗的老铁把号码报出来，大家避开",
+                   desc="前几天被“债务协商”骗了3600。我把大家报的号码整理一下放评论，别再有人上当了。")
+    comments = ["我这个是微信 ZXyouhua_66，收了2800", "同一伙人，话术一模一样"]
+    features = scorer.features(record(**warning, comments=comments))
+    assert features["private_contact"] == 0 and features["third_party_contact"] == 0
+    # the same pointer with an invitation is the poster's own contact
+    promo = dict(title="感谢王律师！", desc="比那些骗子公司靠谱多了。王律师电话我放评论区了，有需要的自己去打。")
+    assert scorer.features(record(**promo, comments=["王律师电话：153 8820 6437"]))["private_contact"] > 0
+
+
+def test_an_invitation_keeps_the_contact_the_posters_even_beside_a_warning_word(scorer):
+    promo = record(title="别再被那些代理维权骗了！",
+                   desc="我们公司实体办公，先协商后收费。被骗过的朋友更要找对人，私信我或者直接打 187 2365 0941。")
+    assert scorer.features(promo)["private_contact"] > 0
+
+
 def test_a_promoter_who_hands_over_the_link_is_not_reporting_it(scorer):
     story = record(
         title="花了2000块找人上岸，结果……",
