@@ -55,23 +55,25 @@ _URL_PATH_RE = re.compile(r"/[a-z0-9_\-./?=&%#~+]*")
 
 # WeChat: a cue, then (after an optional colon, quote or heart) an id. Strong cues name WeChat; weak cues
 # (加, ➕, 联系, 号) only count when the id looks like an account (has a digit, _ or -) or a colon follows.
-_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是搜我如“\"'「『\\[\\]【】(➡→👉\\-]*"
-# ("微信号是 …", "vx ➡ …", "[卫星] …", "vx搜 …", "V-…", "v我 …", "微信（如“…”）")
+_WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是为搜我如同名“\"'「『\\[\\]【】(➡→👉\\-]*"
+# ("微信号是 …", "vx ➡ …", "[卫星] …", "vx搜 …", "V-…", "v我 …", "微信（如“…”）", "微信号为 …", "vx同名 …")
 _WX_CUE_RE = re.compile(
     rf"(?:微信号?|微讯|威信|薇信|薇芯|徽信|薇锌|薇心|卫星号?|v/x|w/x|绿泡泡|绿色泡泡|绿色💬|绿色(?:软件|app|应用)搜?|小绿书号?|wechat|weixin|wei ?xin"
     rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
     # "加HR：hr_01", "添加助理：qy_fw2": whom to add, a colon, then the id (before 加 alone, which would stop at "hr")
     rf"|(?:添)?加[^,。!?;\n:\s]{{1,6}}:"
-    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚|❤|对接(?:老师|人)?|预约|jia ?wo|发你了?|搜"
+    rf"|加(?:助理|助教|客服|顾问|小助理|老师|hr)"  # "加顾问 anyu_01" (before 加 alone)
+    rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚|❤|🌿|📮|对接(?:老师|人)?|预约|jia ?wo|发你了?|搜"
     rf"|找(?:助教|助理|老师|客服|顾问|班主任|小助理)"
     # "加我了解：fx_01", "加我工作微信处理：ay_01": an invitation, a few words, a colon, then the id
-    rf"|加(?:我|她|他|老师)(?:[^,。!?;\n:]{{0,8}}:)?"
+    rf"|加(?:我|她|他们|他|老师)(?:[^,。!?;\n:]{{0,8}}:)?"
     # "加微信发照片给我看看：xiufu_01", "老师的v我放这里：lu_01": the channel, a few words, a colon, then the id
     rf"|微信[^,。!?;\n:]{{1,10}}:|v(?<![a-z0-9_\-.@/]v)[^,。!?;\n:a-z0-9]{{1,8}}:){_WX_GAP}(?=[a-z{CN}0-9])"
 )
 _WX_WEAK_CUES = frozenset({"添加", "加", "➕", "✚", "+", "联系", "找我", "私聊", "号", "💚", "❤", "加我", "加她", "加他",
                             "加老师", "对接", "对接老师", "对接人", "预约", "jia wo", "jiawo", "发你", "发你了",
-                            "找助教", "找助理", "找老师", "找客服", "找顾问", "找班主任", "找小助理", "搜"})
+                            "找助教", "找助理", "找老师", "找客服", "找顾问", "找班主任", "找小助理", "搜", "🌿", "📮",
+                            "加助理", "加助教", "加客服", "加顾问", "加小助理", "加hr", "加他们"})
 # after ➕ an id needs no digit or colon ("想要方法的➕ anandiary"): the sign is only ever put before a contact
 _PLUS_CUES = frozenset({"➕", "✚"})
 _CHANNEL_WORDS = frozenset({"wechat", "weixin"})
@@ -88,17 +90,17 @@ _WX_DIGIT_ID_RE = re.compile(r"(?=[a-z0-9]{6,20}$)[0-9]+[a-z][a-z0-9]*")
 _CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190427765" is a QQ number
 
 # digit runs: digits (any script) with short separator runs between them
-_SEP = r"[ \-.·/|丨✘×~—–_ˉ¯]"
+_SEP = r"[ \-.·/|丨✘×~—–_ˉ¯*]"
 _RUN_RE = re.compile(
     # (a letter l only inside a run, or first when a digit follows: "l39-O562-7l84", "65O2l8473")
     rf"[0-9{CN}l](?<![a-z0-9{CN}][0-9{CN}l])(?:(?<=l)(?=[0-9o])|(?<!l))(?:{_SEP}{{0,3}}[0-9ol{CN}])*"
 )
 _UNIT_AFTER_RE = re.compile(
-    r"\s?(?:元|块|万|千|百|亿|w(?![a-z])|k(?![a-z])|%|％|期|天|个|岁|年|月|日|号(?!码)|次|人|单|条|家|分|秒|倍|折|"
+    r"\s?(?:元|块|万|千|百|亿|w(?![a-z])|k(?![a-z])|%|％|期|天|个|岁|年|月|日|号(?!码)|次|人(?!事)|单|条|家|分|秒|倍|折|"
     r"小时|周|笔|张|位|名|页|集|节|讲|句|套|份|本|克|斤|米|楼|层|届|级|平|度|部|台|辆|篇|首|遍)"
 )
 _QQ_CUE_BEFORE_RE = re.compile(
-    r"(?:qq|扣扣|企鹅|球球|(?<![a-z0-9])q)(?:群号?|号码?)?[\s:=“\"]*$"
+    r"(?:qq|扣扣|企鹅|球球|(?<![a-z0-9])q)(?:群号?|号码?)?(?:联系|咨询|号是|是)?[\s:=“\"]*$"
     r"|(?<![a-z0-9])扣\s*[:=]?\s*$|群号(?:码|是)?[^,。!?;\n0-9]{0,8}?[\s:=“\"]*$"  # "扣：70916234", "群号公开：815226034"
     r"|群是[\s:“\"]*$|(?:进|加)群[\s:=“\"]*$"  # (QQ groups have numbers; WeChat groups have QR codes)
 )
@@ -117,8 +119,8 @@ _SCANS = (("tld", _TLD_RE), ("wx_suffix", _WX_SUFFIX_RE), ("wx_cue", _WX_CUE_RE)
 _MOBILE_RE = re.compile(r"(?:86)?(1[3-9]\d{9})")
 _SAME_WECHAT_RE = re.compile(r"\s?[(\[【]?(?:同微信|微信同号|同微|同v|v同号|同vx|vx同号|微信同步|同号微信|同号)")
 # "薇信同号：壹叁捌…": said before the number
-_SAME_WECHAT_BEFORE_RE = re.compile(r"(?:微信|薇信|威信|薇|v|vx|wx)同号[\s:]*$")
-_RUN_TAIL = "ol -.·/|丨✘×~—–_"
+_SAME_WECHAT_BEFORE_RE = re.compile(r"(?:微信|薇信|威信|薇|v|vx|wx)同(?:号|手机|电话)[\s:]*$")
+_RUN_TAIL = "ol -.·/|丨✘×~—–_*"
 _DIGIT_GROUP_RE = re.compile(rf"[0-9ol{CN}]+")
 _LIST_SEP_RE = re.compile(r"\s*[、,/]\s*")
 _QQ_NUMBER_AFTER_RE = re.compile(rf"[\s:=“\"号码群]*[0-9{CN}]")
@@ -335,9 +337,9 @@ def _homophone_phones(norm: Normalised) -> list[FoundContact]:
 # "v前面是tang" / "后面接xie2026" (two replies), "联系电话：一三七，中间是…二零一五，最后是五四三二". Each field value
 # yields its pieces (`find_pieces`); the record joins a first piece with the middle and last ones that follow
 # it (`join_pieces`), and keeps the result only when it is a whole contact.
-_FIRST_MARK = r"前半(?:段|部分|截)?|前面是|开头是|前[三四五六七八3-8]位(?:数字?)?(?:是|就是)?"
+_FIRST_MARK = r"前半(?:段|部分|截)?|前面是|先写|先是|开头是|前[三四五六七八3-8]位(?:数字?)?(?:是|就是)?"
 _MIDDLE_MARK = r"中间(?:[三四五六七八3-8]位)?(?:数字?)?(?:是|就是)?"
-_LAST_MARK = (r"后半(?:段|部分|截)?|后面(?:是|接|跟|加上?)|再(?:跟|接|加上?)|最后(?:[三四五六七八3-8]位)?(?:是|就是)|"
+_LAST_MARK = (r"后半(?:段|部分|截)?|后面(?:是|接|跟|加上?)|再(?:跟|接|加上?)|最后(?:[三四五六七八3-8]位)?(?:是|就是|跟|接|加)|"
               r"结尾是|后[三四五六七八3-8]位(?:数字?)?(?:是|就是)?")
 PIECE_MARK_RE = re.compile(f"(?P<first>{_FIRST_MARK})|(?P<middle>{_MIDDLE_MARK})|(?P<last>{_LAST_MARK})"
                            # the mark after its piece: "hy 在前，0918 在后"

@@ -20,6 +20,8 @@ HOLDOUT_3 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-3.js
 HOLDOUT_4 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-4.jsonl"
 HOLDOUT_5 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-5.jsonl"
 HOLDOUT_6 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-6.jsonl"
+HOLDOUT_7 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-7.jsonl"
+HOLDOUT_8 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-8.jsonl"
 
 
 @pytest.mark.parametrize(
@@ -111,6 +113,16 @@ HOLDOUT_6 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-6.js
         ("私信发不了的搜 wd_lanxi 加我", [("wechat", "wd_lanxi")]),
         ("做了五年。V/X：z/x/x/f/8/8/0", [("wechat", "zxxf880")]),
         ("我们能让小崔闭嘴。薇芯：yaya 520 zw（连起来写）", [("wechat", "yaya520zw")]),
+        ("模板三件套，需要的加助理 lvshi_wenshu，68元", [("wechat", "lvshi_wenshu")]),
+        ("需要的可以加他们 zx_qingbai", [("wechat", "zx_qingbai")]),
+        ("愿天下父母平安｜v同手机 186 3054 9271", [("phone", "18630549271"), ("wechat", "18630549271")]),
+        ("引流至微信（其中一个常用号为 nz_youhua01）", [("wechat", "nz_youhua01")]),
+        ("扣扣联系 2209174653", [("qq", "2209174653")]),
+        ("需要一对一方案的加vx同名 luo_fawu", [("wechat", "luo_fawu")]),
+        ("仅需39，🌿：xf_jiaocheng", [("wechat", "xf_jiaocheng")]),
+        ("📮 rong_jie2024", [("wechat", "rong_jie2024")]),
+        ("联系：0755-83209164 人事部", [("phone", "075583209164")]),  # 人事, not a count of people
+        ("号：1*5*9*2*0*4*7*8*3*1*6", [("phone", "15920478316")]),
         # a short link keeps the case of its path (it is case-sensitive); the host is lower-cased
         ("领资料戳 HTTPS://T.CN/R2kXa9p", [("url", "t.cn/R2kXa9p")]),
         ("表单：wj-form.cn/s/8kd2Lm", [("url", "wj-form.cn/s/8kd2Lm")]),
@@ -148,6 +160,7 @@ def test_contacts_are_found_and_normalised(text, expected):
         "预约：周一到周五",
         "V号倒过来写：8102_gnahz",
         "➕ wechat 聊",
+        "我们团队有3000 人，欢迎加入",
     ],
 )
 def test_numbers_that_are_not_contacts_are_ignored(text):
@@ -197,9 +210,10 @@ def _record(**fields) -> dict:
         ({"desc": "后半：0411（前半在简介里，拼起来加）", "author_bio": "木森法务 前半 msfw"}, ("wechat", "msfw0411")),
         # the mark after its piece
         ({"desc": "想要一对一帮助的，V：hy 在前，0918 在后，不要写错。"}, ("wechat", "hy0918")),
+        ({"desc": "加我。号是这样的：先写 yq，后面接上 八八，最后跟 zhang。连起来就行。"}, ("wechat", "yq88zhang")),
     ],
     ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count", "last-first",
-         "mark-after"],
+         "mark-after", "first-middle-last"],
 )
 def test_an_id_given_in_pieces_is_joined_across_fields_and_sentences(fields, expected):
     result = get_scorer().score_one(_record(**fields))
@@ -258,9 +272,10 @@ def test_contact_precision_and_recall_on_the_adversarial_set():
     assert recall >= 0.9, recall
 
 
-@pytest.mark.parametrize("path", [CORPUS, ADVERSARIAL, HOLDOUT, HOLDOUT_2, HOLDOUT_3, HOLDOUT_4, HOLDOUT_5, HOLDOUT_6],
+@pytest.mark.parametrize("path", [CORPUS, ADVERSARIAL, HOLDOUT, HOLDOUT_2, HOLDOUT_3, HOLDOUT_4, HOLDOUT_5, HOLDOUT_6,
+                                  HOLDOUT_7, HOLDOUT_8],
                          ids=["corpus", "adversarial", "holdout", "holdout-2", "holdout-3", "holdout-4", "holdout-5",
-                              "holdout-6"])
+                              "holdout-6", "holdout-7", "holdout-8"])
 def test_contact_f1_is_at_least_0_95(path):
     if not path.exists():
         pytest.skip(f"{path} not present")

@@ -249,10 +249,11 @@ def test_quality_floor_on_the_adversarial_holdout_set(default_model):
 
 
 @pytest.mark.parametrize("name", ["adversarial-holdout-2", "adversarial-holdout-3", "adversarial-holdout-4",
-                                  "adversarial-holdout-5", "adversarial-holdout-6"])
+                                  "adversarial-holdout-5", "adversarial-holdout-6", "adversarial-holdout-7",
+                                  "adversarial-holdout-8"])
 def test_quality_floor_on_the_hold_out_sets_the_scorer_was_changed_for(default_model, name):
     """A regression guard for the sets looked at after their first run (see bench_scorer): what the changes
-    made for them reached (PR-AUC 0.979-0.991, P@50 1.0, recall at precision 0.9 0.93-0.99), less a
+    made for them reached (PR-AUC 0.967-0.993, P@50 1.0, recall at precision 0.9 0.91-0.99), less a
     margin."""
     records = load_labelled(DATA / f"{name}.jsonl")
     assert len(records) >= 250
