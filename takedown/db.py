@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +98,17 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         return
     columns = tuple(rows[0])
     sql, converters = _insert_sql(table, columns, conn.dialect, on_conflict)
-    pairs = tuple(zip(columns, converters, strict=True))
-    params = [tuple(row[c] if f is None else f(row[c]) for c, f in pairs) for row in rows]
+    get = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    converted = [(i, f) for i, f in enumerate(converters) if f is not None]
+    if not converted:
+        params = list(map(get, rows))
+    else:  # (one C call picks each row's values; only the columns that need it are converted)
+        params = []
+        for row in rows:
+            values = list(get(row))
+            for i, f in converted:
+                values[i] = f(values[i])
+            params.append(tuple(values))
     conn.exec_driver_sql(sql, params)
 
 
