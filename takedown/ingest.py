@@ -43,6 +43,7 @@ from takedown.models import (
 )
 from takedown.records import AuthorRecord, PostRecord
 from takedown.scoring import Reason, Scorer, ScoreResult
+from takedown.scoring.scorer import SCORE_DECIMALS
 
 # Review states a re-score may move a post between; anything a person decided stays as decided.
 _MACHINE_STATES = {ReviewState.NEW, ReviewState.QUEUED}
@@ -404,7 +405,7 @@ class Ingestor:
                                       f"账号风险 {author_risk:.2f}", HIGH_RISK_AUTHOR_BOOST,
                                       "发布账号的其他内容已被确认或评定为高风险代理维权推广，该账号为高风险账号。"))
             if reasons:
-                score = round(1.0 - (1.0 - result.score) * factor, 4)
+                score = round(1.0 - (1.0 - result.score) * factor, SCORE_DECIMALS)
                 out[key] = ScoreResult(result.id, score, reasons + result.reasons, result.contacts,
                                        result.model_version)
         return out

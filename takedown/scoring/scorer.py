@@ -65,6 +65,10 @@ _FIRST = itemgetter(0)
 
 DEFAULT_WEIGHTS_PATH = Path(__file__).with_name("weights.json")
 BATCH = 1000  # records whose new field values the model reads in one pass
+# Scores keep ten decimals: enough to tell apart the strong candidates the queue ranks (a logit of 20 is
+# 0.999999998), where four decimals made most of them tie at 1.0; and few enough that the batch and the
+# one-record paths, which add the same terms in a different order, give the same score.
+SCORE_DECIMALS = 10
 __all__ = ["MAX_REASONS_PER_RULE", "Contact", "Reason", "ScoreResult", "Scorer", "Weights", "get_scorer"]
 
 
@@ -294,7 +298,7 @@ class Scorer:
                 top = (part0[1] if part0 is not None else []) + (part1[1] if part1 is not None else []) + top
             if top:
                 reasons += _top_model_reasons(top)
-        return ScoreResult(rid, round(score, 4), reasons, _contacts(contacts) if contacts else [], self.version)
+        return ScoreResult(rid, round(score, SCORE_DECIMALS), reasons, _contacts(contacts) if contacts else [], self.version)
 
     def _result(self, a: Analysis) -> ScoreResult:
         return self._build(a.record_id, tally(a.facts), a.contacts, a.features)
@@ -307,7 +311,7 @@ class Scorer:
         else:
             score = sigmoid(self.model.stack.logit(rule_z, model_z))  # type: ignore[union-attr]
             reasons += _top_model_reasons(t.model_items)
-        return ScoreResult(rid, round(score, 4), reasons, _contacts(contacts), self.version)
+        return ScoreResult(rid, round(score, SCORE_DECIMALS), reasons, _contacts(contacts), self.version)
 
 
 _MODEL_EXPLANATION_POS = "学习模型：该用语常见于审核确认的代理维权推广内容。"

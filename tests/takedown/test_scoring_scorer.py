@@ -156,6 +156,13 @@ def test_a_batch_whose_only_new_field_values_are_empty_is_scored():
     assert scorer.score([record(id="c")])[0].score < 0.5
 
 
+def test_strong_candidates_keep_their_order_instead_of_tying_at_one(scorer):
+    strong = scorer.score_one(PROMO).score
+    stronger = scorer.score_one(PROMO | {"author_bio": "专注停息挂账、征信修复、反催收8年，不成功不收费，V：TingXi_2024",
+                                         "hashtags": ["停息挂账", "征信修复", "反催收", "债务优化"]}).score
+    assert 0.9999 < strong < stronger <= 1.0
+
+
 def test_scoring_is_deterministic(scorer):
     assert scorer.score_one(PROMO) == scorer.score_one(PROMO)
 
