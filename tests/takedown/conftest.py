@@ -1,10 +1,13 @@
 """Every core test scores with a model store in this session's temporary directory, never in the repo's var/
-(the default model is built there once, by the first test that needs it)."""
+(the default model is built there once, by the first test that needs it). The filing and takedown-loop tests
+share the emulator fixtures below."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from emulator.server import running
 from takedown.scoring import get_scorer
 from takedown.scoring.store import ModelStore
 
@@ -17,3 +20,17 @@ def _models_in_a_temporary_var_dir(tmp_path_factory):
     yield
     patch.undo()
     get_scorer.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def emu(request):
+    """One emulator per test module (seeded by the module's EMULATOR_SEED, default 7)."""
+    with running(seed=getattr(request.module, "EMULATOR_SEED", 7), size=400) as base:
+        yield base
+
+
+@pytest.fixture
+def world(emu):
+    """The module's emulator, reset to its initial state for this test."""
+    httpx.post(f"{emu}/_emu/reset", timeout=10).raise_for_status()
+    return emu

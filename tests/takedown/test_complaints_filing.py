@@ -18,7 +18,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from emulator.server import running
 from takedown import audit
 from takedown.complaints.batches import build_batches, file_batch, poll_portal_statuses
 from takedown.complaints.channels import resolve_channels
@@ -34,16 +33,6 @@ from tests.takedown.complaints_seed import emulator_posts, seed_cases, settings_
 pytestmark = pytest.mark.timeout(300)
 
 
-@pytest.fixture(scope="module")
-def emu():
-    with running(seed=7, size=400) as base:
-        yield base
-
-
-@pytest.fixture
-def world(emu):
-    httpx.post(f"{emu}/_emu/reset", timeout=10).raise_for_status()
-    return emu
 
 
 def _url(engine) -> str:

@@ -10,7 +10,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator.server import running
 from takedown.complaints.batches import build_batches, file_batch
 from takedown.complaints.pacing import ChannelPacer
 from takedown.db import session_scope
@@ -38,16 +37,7 @@ class FakeTime:
         self.t += timedelta(seconds=seconds)
 
 
-@pytest.fixture(scope="module")
-def emu():
-    with running(seed=13, size=400) as base:
-        yield base
-
-
-@pytest.fixture
-def world(emu):
-    httpx.post(f"{emu}/_emu/reset", timeout=10).raise_for_status()
-    return emu
+EMULATOR_SEED = 13  # (the emu and world fixtures: tests/takedown/conftest.py)
 
 
 def _batch(engine, settings, case_ids: list[int]) -> int:

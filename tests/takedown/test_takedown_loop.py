@@ -20,7 +20,6 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from crawlers.evidence_capture import capture
-from emulator.server import running
 from takedown import review
 from takedown.clock import aware
 from takedown.complaints.batches import build_batches, file_batch, poll_portal_statuses
@@ -38,16 +37,7 @@ GRACE_HOURS = 72.0  # the default case_close_after_hours
 TOLERANCE_HOURS = 0.05  # three minutes: the re-check runs a few seconds after the clock reached the removal
 
 
-@pytest.fixture(scope="module")
-def emu():
-    with running(seed=11, size=400) as base:
-        yield base
-
-
-@pytest.fixture
-def world(emu):
-    httpx.post(f"{emu}/_emu/reset", timeout=10).raise_for_status()
-    return emu
+EMULATOR_SEED = 11  # (the emu and world fixtures: tests/takedown/conftest.py)
 
 
 def _decide(base: str, accept_rate: float) -> None:
