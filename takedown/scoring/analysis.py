@@ -161,8 +161,8 @@ def prepare(fields: list[str], texts: list[str], rules: RuleSet, lexicon: Lexico
         topic = set(range(len(batch)))
     weak = batch.finditer(rules.weak_union) if rules.weak_union is not None else {}
     quotes = batch.finditer(_QUOTE_RE)
-    contacts = scan_contacts_many(norms)
-    bases = Batch([n.base for n in norms])
+    bases = Batch([n.base for n in norms])  # (one join of the texts for the contact scans and the pieces')
+    contacts = scan_contacts_many(norms, bases)
     pieces = {k: found for k in bases.having(PIECE_MARK_RE) if (found := find_pieces(bases.texts[k]))}
     none: frozenset[str] = frozenset()
     # plain tuples in Prepared's order (a NamedTuple is slower to build, and these are read by position)
@@ -879,13 +879,13 @@ def features_of(rules, quotable: int, quoted: int, ev_values: list[float], count
         promise, diversion, fee, identity = promise * gate, diversion * gate, fee * gate, identity * gate
         policy, anti, brand, evasive = policy * gate, anti * gate, brand * gate, evasive * gate
     if private:
-        reach = max(diversion, gate, 0.7 * gate if business else 0.0)
+        reach = max(diversion, gate)
         no_contact = 0.0
     else:
         damp = 1.0 - CONTEXT_DAMPING * max(warning, news, official)
         promise, fee, identity, policy, anti, brand = (
             promise * damp, fee * damp, identity * damp, policy * damp, anti * damp, brand * damp)
-        reach = max(diversion, 0.0, 0.7 * gate if business else 0.0)
+        reach = max(diversion, 0.7 * gate) if business else diversion
         no_contact = 1.0
     offer = max(promise, fee, anti, identity, policy, 0.5 * brand)
     features = [  # in FEATURES order

@@ -128,7 +128,7 @@ _WORDY_RE = re.compile(rf"[a-z{_CJK}0-9]")
 _SCHEME_RE = re.compile(r"^https?://", re.I)
 _ID_MARK_RE = re.compile(r"[0-9_\-]")
 _CJK_CHAR_RE = re.compile(f"[{_CJK}]")
-_START = itemgetter(2)  # FoundContact.start
+_START = itemgetter(2)  # FoundContact.start, Piece.start
 _SERVICE_RE = re.compile(r"[48]00\d{7}|95\d{3}|95\d{6}|1010\d{4}")  # 400/800, 95xxx and 1010xxxx lines
 _LANDLINE_RE = re.compile(r"0[1-9]\d{8,10}")
 _PHONE_RE = re.compile("|".join((_MOBILE_RE.pattern, _SERVICE_RE.pattern, _LANDLINE_RE.pattern)))
@@ -217,10 +217,13 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
     return found, bare_found, _unattached_qq_cue(text, scans["qq"])
 
 
-def scan_contacts_many(norms: list[Normalised]) -> list[tuple[list[FoundContact], list[FoundContact], bool]]:
+def scan_contacts_many(norms: list[Normalised], bases: Batch | None = None
+                       ) -> list[tuple[list[FoundContact], list[FoundContact], bool]]:
     """`scan_contacts` of each, the expressions it starts with each scanning all the texts at once
-    (regexopt's joined scans: the same matches as text by text)."""
-    bases = Batch([n.base for n in norms])
+    (regexopt's joined scans: the same matches as text by text). `bases`: the Batch of the norms' `base` texts,
+    when the caller has it."""
+    if bases is None:
+        bases = Batch([n.base for n in norms])
     maybe = sorted(bases.having(_MAYBE_CONTACT_RE) | bases.having(_HOMOPHONE_PHONE_RE))
     qq = bases.finditer(_QQ_CUE_ANY_RE)
     out = [([], [], bool(k in qq and _unattached_qq_cue(bases.texts[k], qq[k])))
@@ -327,7 +330,7 @@ def _homophone_phones(norm: Normalised) -> list[FoundContact]:
     out = []
     for m in _HOMOPHONE_PHONE_RE.finditer(norm.base):
         digits = "".join(m.group(1).split()).replace("-", "").translate(_HOMOPHONE_TABLE)
-        if _MOBILE_RE.fullmatch(digits) and not digits.startswith("86"):
+        if _MOBILE_RE.fullmatch(digits):  # (eleven digits: never with a leading 86)
             out.append(FoundContact("phone", digits, m.start(1), m.end(1), m.start(), True))
     return out
 
@@ -399,11 +402,8 @@ def find_pieces(text: str) -> list[Piece]:
             if ident:
                 pieces.append(Piece(role, ident.lower(), pos + skip, end, a))
                 break
-    pieces.sort(key=_PIECE_START)
+    pieces.sort(key=_START)
     return pieces
-
-
-_PIECE_START = itemgetter(2)
 
 
 def join_pieces(pieces: list[tuple[int, Piece]], qq_cue: bool) -> list[tuple[str, str, int, Piece]]:

@@ -298,7 +298,7 @@ class Scorer:
                 top = (part0[1] if part0 is not None else []) + (part1[1] if part1 is not None else []) + top
             if top:
                 reasons += _top_model_reasons(top)
-        return ScoreResult(rid, round(score, SCORE_DECIMALS), reasons, _contacts(contacts) if contacts else [], self.version)
+        return ScoreResult(rid, round(score, SCORE_DECIMALS), reasons, _contacts(contacts), self.version)
 
     def _result(self, a: Analysis) -> ScoreResult:
         return self._build(a.record_id, tally(a.facts), a.contacts, a.features)
