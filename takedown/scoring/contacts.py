@@ -354,6 +354,7 @@ _CUE_PIECE_RE = re.compile(r"(?:微信号?|vx|wx|v(?<![a-z0-9_\-.@/]v)|电话|�
 _PIECE_GAP_RE = re.compile(r"[\s:是“\"'「(]*")
 _PIECE_SKIP = 12  # words a middle or last piece may come after ("中间是我们公司成立的年份二零一五")
 _REPEAT_RE = re.compile(r"([2-9二两三四五六七八九])个([0-9a-z])(?![0-9a-z])")
+_COUNT_TABLE = _DIGIT_TABLE | {ord("两"): "2"}  # (两 counts, though it is never a digit of an id)
 _CLAUSE_END = frozenset(",。!?;\n" + SEGMENT_SEPARATOR)
 FIRST, MIDDLE, LAST = 0, 1, 2
 
@@ -396,7 +397,7 @@ def find_pieces(text: str) -> list[Piece]:
                 break
             repeat = _REPEAT_RE.match(text, pos + skip)  # "后面跟三个6": 666
             if repeat:
-                ident, end = repeat.group(2) * int(repeat.group(1).translate(_DIGIT_TABLE)), repeat.end()
+                ident, end = repeat.group(2) * int(repeat.group(1).translate(_COUNT_TABLE)), repeat.end()
             else:
                 ident, end = _read_id(text, pos + skip, len(text))
             if ident:

@@ -206,13 +206,15 @@ def _record(**fields) -> dict:
         # the middle told last, and a count ("三个6")
         ({"desc": "加我v的记好：前面是liu，后面是0611，中间加个下划线"}, ("wechat", "liu_0611")),
         ({"desc": "微信号是 debt 后面跟三个6，再跟 ok，全小写"}, ("wechat", "debt666ok")),
+        ({"desc": "微信号是 debt 后面跟两个6，再跟 ok，全小写"}, ("wechat", "debt66ok")),  # (两 crashed the scorer)
         # the last half told before the first, in another field
         ({"desc": "后半：0411（前半在简介里，拼起来加）", "author_bio": "木森法务 前半 msfw"}, ("wechat", "msfw0411")),
         # the mark after its piece
         ({"desc": "想要一对一帮助的，V：hy 在前，0918 在后，不要写错。"}, ("wechat", "hy0918")),
         ({"desc": "加我。号是这样的：先写 yq，后面接上 八八，最后跟 zhang。连起来就行。"}, ("wechat", "yq88zhang")),
     ],
-    ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count", "last-first",
+    ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count", "count-liang",
+         "last-first",
          "mark-after", "first-middle-last"],
 )
 def test_an_id_given_in_pieces_is_joined_across_fields_and_sentences(fields, expected):
