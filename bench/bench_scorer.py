@@ -1,15 +1,19 @@
 """Scorer quality and speed, each against two baselines computed in the same run.
 
-Quality, on three labelled sets:
+Our scorer learns from the shared corpus and our adversarial sets (data/adversarial/), and its stack is fitted
+on the calibration set (data/calibration/, see takedown/scoring/training.py). Every figure is of records the
+measured model was not trained on:
 - the shared corpus (data/corpus-train.jsonl): 5-fold cross-validation, out-of-fold scores (the same folds for
-  every method; our scorer's rule weights, model and stack are refitted on each fold's training part);
-- the adversarial development set (tests/takedown/data/adversarial.jsonl) and the adversarial hold-out set
-  (tests/takedown/data/adversarial-holdout.jsonl, written before the scorer was run on it and never tuned on):
-  every method trained on the whole corpus only.
+  every method; ours trained on the other folds plus every adversarial set);
+- each adversarial training set: leave-one-set-out (ours trained on the corpus and the other sets);
+- the calibration set and the test set (tests/takedown/data/adversarial-holdout-10.jsonl, written blind and
+  never trained, calibrated or tuned on): ours as shipped (the default model).
 Figures: PR-AUC, precision at 50 (on a set with fewer than 50 positives: precision at n = its number of
 positives, named P@n), recall at precision 0.9, and contact F1 (against each record's `contacts`).
 Baselines: keyword counting of the seed keywords (takedown.scoring.evaluate.keyword_scores) and a plain
-character-n-gram TF-IDF + logistic regression over the raw text; for contacts, simple regular expressions.
+character-n-gram TF-IDF + logistic regression over the raw text trained on the shared corpus (the issue's
+baseline); for reference, the same TF-IDF + LR trained on the same records as ours ("tfidf_lr_same_data");
+for contacts, simple regular expressions.
 
 Speed: posts/s of the scorer (rules + model, reasons and contacts) on corpus-like records in memory
 (bench_ingest's make_posts: corpus texts with unique titles, authors' bios repeating), single process, fresh
@@ -28,45 +32,60 @@ from pathlib import Path
 
 from bench.common import Figure
 from takedown.scoring.evaluate import average_precision, keyword_scores, precision_at, recall_at_precision
+from takedown.scoring.training import ADVERSARIAL_DIR, CALIBRATION_DIR
 from takedown.settings import REPO_ROOT
 
 CORPUS = REPO_ROOT / "data" / "corpus-train.jsonl"
-DEV = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial.jsonl"
-HOLDOUT = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout.jsonl"
+DEV = ADVERSARIAL_DIR / "adversarial.jsonl"
+HOLDOUT = ADVERSARIAL_DIR / "adversarial-holdout.jsonl"
 # written by someone who saw neither the scorer nor the other sets; first scored on 2026-11-25, then looked at
 # (2026-11-26): the scorer has been changed for what it showed
-HOLDOUT_2 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-2.jsonl"
+HOLDOUT_2 = ADVERSARIAL_DIR / "adversarial-holdout-2.jsonl"
 # written blind like the second (by a helper that read DOMAIN.md and the corpus README only); first scored on
 # 2026-11-26 before any change made for it, then looked at: the scorer has been changed for what it showed
-HOLDOUT_3 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-3.jsonl"
+HOLDOUT_3 = ADVERSARIAL_DIR / "adversarial-holdout-3.jsonl"
 # written blind the same way after the scorer's changes for holdouts 2 and 3; first scored on 2026-11-26, then
 # looked at: the contact extraction has been changed for what it showed
-HOLDOUT_4 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-4.jsonl"
+HOLDOUT_4 = ADVERSARIAL_DIR / "adversarial-holdout-4.jsonl"
 # written blind the same way after all of those changes; first scored on 2026-11-26 (9c555d4), then looked at once
 # the sixth existed: the scorer and the contact extraction have been changed for what it showed
-HOLDOUT_5 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-5.jsonl"
+HOLDOUT_5 = ADVERSARIAL_DIR / "adversarial-holdout-5.jsonl"
 # written blind the same way while the changes for the fifth were made; first scored on 2026-11-26 at 7c0648e,
 # after them: ours 0.958 / 1.00 / 0.929, TF-IDF + LR 0.977 / 0.98 / 0.982, contacts F1 0.865 (regex 0.322); then
 # looked at once the seventh existed
-HOLDOUT_6 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-6.jsonl"
+HOLDOUT_6 = ADVERSARIAL_DIR / "adversarial-holdout-6.jsonl"
 # written blind the same way while the changes for the sixth were made; first scored on 2026-11-26 at 618c6b1,
 # after them: ours 0.976 / 1.00 / 0.929, TF-IDF + LR 0.976 / 1.00 / 1.00, contacts F1 0.934 (regex 0.411); then
 # looked at once the eighth existed
-HOLDOUT_7 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-7.jsonl"
+HOLDOUT_7 = ADVERSARIAL_DIR / "adversarial-holdout-7.jsonl"
 # written blind the same way while the changes for the sixth and seventh were made; first scored on 2026-11-26 at
 # 14ce732, after them: ours 0.930 / 0.98 / 0.777, TF-IDF + LR 0.974 / 0.98 / 0.946, contacts F1 0.945 (regex 0.312);
 # then looked at once the ninth existed
-HOLDOUT_8 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-8.jsonl"
+HOLDOUT_8 = ADVERSARIAL_DIR / "adversarial-holdout-8.jsonl"
 # written blind the same way while the changes for the seventh and eighth were made; first scored on 2026-11-26 at
 # 6e5c3b0, after them: ours 0.920 / 0.96 / 0.902, TF-IDF + LR 0.974 / 1.00 / 0.929, contacts F1 0.926 (regex 0.410).
-# Not looked at since: the one unseen set here
-HOLDOUT_9 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-9.jsonl"
+# Its records were never looked at; it became the stack's calibration set (training.py): the rules were never
+# tuned on it, so it weighs them honestly
+HOLDOUT_9 = CALIBRATION_DIR / "adversarial-holdout-9.jsonl"
+# written blind the same way while the scorer was changed to learn from the adversarial sets; first scored on
+# 2026-11-26 with the model of the commit that added it: ours 0.990 / 1.00 / 0.946, TF-IDF + LR 0.980 / 1.00 /
+# 0.964, keywords 0.450 / 0.50 / 0, contacts F1 0.907 (regex 0.590); the scorer before that commit (f7bfd99)
+# 0.971 / 1.00 / 0.929. The test set: never trained, calibrated or tuned on
+HOLDOUT_10 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-10.jsonl"
+# off-topic posts that give a contact (used goods, photography, exam tutoring…; 15% real promotions hidden in such
+# topics), written by a helper from a template generator: a training set and a test set with new businesses,
+# phrasings and numbers (the same generator, so the test figures flatter)
+OFFTOPIC = ADVERSARIAL_DIR / "offtopic-contacts.jsonl"
+OFFTOPIC_TEST = REPO_ROOT / "tests" / "takedown" / "data" / "offtopic-contacts-test.jsonl"
 FOLDS = 5
-SETS = [("adversarial dev", DEV), ("adversarial holdout", HOLDOUT), ("adversarial holdout 2", HOLDOUT_2),
-        ("adversarial holdout 3", HOLDOUT_3), ("adversarial holdout 4", HOLDOUT_4),
-        ("adversarial holdout 5", HOLDOUT_5), ("adversarial holdout 6", HOLDOUT_6),
-        ("adversarial holdout 7", HOLDOUT_7), ("adversarial holdout 8", HOLDOUT_8),
-        ("adversarial holdout 9", HOLDOUT_9)]
+# the sets the model learns from (data/adversarial/): each measured by a model trained without it
+TRAINING_SETS = [("adversarial dev", DEV), ("adversarial holdout", HOLDOUT), ("adversarial holdout 2", HOLDOUT_2),
+                 ("adversarial holdout 3", HOLDOUT_3), ("adversarial holdout 4", HOLDOUT_4),
+                 ("adversarial holdout 5", HOLDOUT_5), ("adversarial holdout 6", HOLDOUT_6),
+                 ("adversarial holdout 7", HOLDOUT_7), ("adversarial holdout 8", HOLDOUT_8),
+                 ("adversarial off-topic contacts", OFFTOPIC)]
+SETS = [*TRAINING_SETS, ("adversarial holdout 9 (calibration)", HOLDOUT_9),
+        ("adversarial holdout 10 (test)", HOLDOUT_10), ("adversarial off-topic contacts (test)", OFFTOPIC_TEST)]
 
 
 def load(path: Path) -> list[dict]:
@@ -147,54 +166,68 @@ def ranking(labels: Sequence[int], scores: Sequence[float]) -> dict[str, float]:
 
 
 def quality(quick: bool = False) -> dict[str, dict[str, dict[str, float]]]:
-    """{set: {method: figures}} for the three sets and three methods."""
+    """{set: {method: figures}} for every set and method (see the module docstring)."""
     from takedown.scoring.model import sigmoid
     from takedown.scoring.scorer import Scorer
-    from takedown.scoring.training import DEFAULT_CONFIG, cv_scores, folds_of, out_of_fold, prepare, train
+    from takedown.scoring.training import DEFAULT_CONFIG, calibration_set, folds_of, prepare, train
 
     corpus = load(CORPUS)
+    adversarial = {name: load(path) for name, path in TRAINING_SETS}
+    calibration = calibration_set()[0]
+    everything = [r for recs in adversarial.values() for r in recs]
     out: dict[str, dict[str, dict[str, float]]] = {}
 
-    # corpus: out-of-fold, the same folds for all three methods
+    def ours_trained_on(records: list[dict]) -> Scorer:
+        return Scorer(model=train(records, calibration=calibration))
+
+    # corpus: out-of-fold, the same folds for every method
     prep = prepare(corpus)
-    oof = out_of_fold(prep, DEFAULT_CONFIG)
-    ours = cv_scores(prep, oof, DEFAULT_CONFIG)["stack"]
-    fold = folds_of(prep, DEFAULT_CONFIG.folds, DEFAULT_CONFIG.seed)
-    tfidf = [0.0] * len(corpus)
-    for f in range(DEFAULT_CONFIG.folds):
-        train_idx = [i for i in range(len(corpus)) if fold[i] != f]
-        test_idx = [i for i in range(len(corpus)) if fold[i] == f]
-        b = TfidfBaseline().fit([prep.records[i] for i in train_idx])
-        for i, s in zip(test_idx, b.scores([prep.records[i] for i in test_idx]), strict=True):
-            tfidf[i] = s
+    fold = folds_of(prep, FOLDS, DEFAULT_CONFIG.seed)
+    n = len(prep.records)
+    ours, rules_only, tfidf, tfidf_same = [0.0] * n, [0.0] * n, [0.0] * n, [0.0] * n
+    for f in range(FOLDS):
+        train_part = [prep.records[i] for i in range(n) if fold[i] != f]
+        test_idx = [i for i in range(n) if fold[i] == f]
+        test = [prep.records[i] for i in test_idx]
+        scorer = ours_trained_on(train_part + everything)
+        for i, r in zip(test_idx, test, strict=True):
+            ours[i] = scorer.score_one(r).score
+            rules_only[i] = sigmoid(scorer.logits(scorer.analyse(r))[0])
+        for target, fitted_on in ((tfidf, train_part), (tfidf_same, train_part + everything)):
+            for i, s in zip(test_idx, TfidfBaseline().fit(fitted_on).scores(test), strict=True):
+                target[i] = s
     labels = prep.labels
     out["corpus (5-fold CV)"] = {
         "ours": ranking(labels, ours), "tfidf_lr": ranking(labels, tfidf),
-        "keywords": ranking(labels, keyword_scores(prep.records)),
+        "tfidf_lr_same_data": ranking(labels, tfidf_same), "keywords": ranking(labels, keyword_scores(corpus)),
+        "ours_rules_alone": ranking(labels, rules_only),
     }
-    rules_only = [sigmoid(z) for z in oof.rule_z]
-    out["corpus (5-fold CV)"]["ours_rules_alone"] = ranking(labels, rules_only)
 
-    artifact = train(corpus)
-    scorer = Scorer(model=artifact)
     baseline = TfidfBaseline().fit(corpus)
-    for name, path in SETS:
-        if not path.exists():
-            continue
-        records = load(path)
+
+    def measure(name: str, records: list[dict], scorer: Scorer, training: list[dict]) -> None:
         labels = [int(r["label"]) for r in records]
-        results = scorer.score(records)
         out[name] = {
-            "ours": ranking(labels, [r.score for r in results]),
+            "ours": ranking(labels, [r.score for r in scorer.score(records)]),
             "tfidf_lr": ranking(labels, baseline.scores(records)),
+            "tfidf_lr_same_data": ranking(labels, TfidfBaseline().fit(training).scores(records)),
             "keywords": ranking(labels, keyword_scores(records)),
         }
+
+    for name, records in adversarial.items():  # leave one set out
+        rest = corpus + [r for other, recs in adversarial.items() if other != name for r in recs]
+        measure(name, records, ours_trained_on(rest), rest)
+    artifact = train(corpus + everything, calibration=calibration)
+    shipped = Scorer(model=artifact)
+    for name, path in SETS[len(TRAINING_SETS):]:
+        if path.exists():
+            measure(name, load(path), shipped, corpus + everything)
     # contacts
     for name, path in (("corpus", CORPUS), *SETS):
         if not path.exists():
             continue
         records = load(path)
-        ours_c = [{(c.type, c.value) for c in res.contacts} for res in scorer.score(records)]
+        ours_c = [{(c.type, c.value) for c in res.contacts} for res in shipped.score(records)]
         out.setdefault("contacts " + name, {})
         out["contacts " + name]["ours"] = dict(zip(("precision", "recall", "f1"), contact_prf(records, ours_c),
                                                    strict=True))
@@ -210,11 +243,12 @@ def throughput(n: int) -> dict[str, float]:
     are all cached, "keywords" the keyword-count baseline, "tfidf" the TF-IDF + LR baseline in one batch."""
     from bench.bench_ingest import make_posts
     from takedown.scoring.scorer import Scorer
-    from takedown.scoring.training import train
+    from takedown.scoring.training import calibration_set, train
 
     records = [p.scoring_input() for p in make_posts(n, seed=3)]
     corpus = load(CORPUS)
-    scorer = Scorer(model=train(corpus))
+    scorer = Scorer(model=train(corpus + [r for _, path in TRAINING_SETS for r in load(path)],
+                                calibration=calibration_set()[0]))
     scorer.score(records[:1])
     rates: dict[str, float] = {}
     started = time.perf_counter()
@@ -260,6 +294,8 @@ def run(quick: bool = False) -> list[Figure]:
                 met = beats and (target is None or ours[key] >= target)
                 figures.append(Figure(f"scorer {set_name} {label} vs {base_name}", ours[key], "", base,
                                       base_name, target=goal, met=met))
+            figures.append(Figure(f"scorer {set_name} {label} vs tfidf_lr_same_data (reference)", ours[key], "",
+                                  methods["tfidf_lr_same_data"][key], "TF-IDF + LR on our training data"))
     n = 2_000 if quick else 20_000
     rates = throughput(n)
     ours = rates["ours"]

@@ -179,15 +179,17 @@ def train(
     no_reviews: Annotated[bool, typer.Option("--no-reviews", help="Train on the corpus alone.")] = False,
     corpus: Annotated[Path | None, typer.Option(help="Labelled JSONL (default: the shared corpus).",
                                                 exists=True, dir_okay=False)] = None,
-    cv: Annotated[int, typer.Option(min=2, help="Folds of the cross-validation printed (and of the stack).")] = 5,
+    cv: Annotated[int, typer.Option(min=2, help="Folds of the cross-validation printed (and of the stack when "
+                                               "there is no calibration set).")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """(Re)train the learned model from the shared corpus and every reviewer decision in the database, store it
-    under <var_dir>/models/<version>/ as the current model, and print its cross-validated metrics."""
+    """(Re)train the learned model from the shared corpus, our adversarial sets (data/adversarial/) and every
+    reviewer decision in the database, fit its stack on the calibration set (data/calibration/), store it under
+    <var_dir>/models/<version>/ as the current model, and print its cross-validated metrics."""
     from dataclasses import replace
 
     from takedown.scoring.store import ModelStore
-    from takedown.scoring.training import DEFAULT_CONFIG, train, training_set
+    from takedown.scoring.training import DEFAULT_CONFIG, calibration_set, train, training_set
 
     engine = None
     if not no_reviews:
@@ -200,8 +202,12 @@ def train(
         engine.dispose()
     if not records:
         _fail("nothing to train on: no labelled corpus found and no reviewer decisions")
+    calibration, cal_source = calibration_set()
+    if cal_source:
+        sources["calibration"] = cal_source
     try:
-        artifact = train(records, weights, config=replace(DEFAULT_CONFIG, folds=cv), sources=sources)
+        artifact = train(records, weights, config=replace(DEFAULT_CONFIG, folds=cv), sources=sources,
+                         calibration=calibration)
     except ValueError as exc:
         _fail(str(exc))
     store = ModelStore.default()
@@ -216,7 +222,8 @@ def train(
     reviews = src.get("reviews", {})
     typer.echo(f"model {artifact.version} -> {path} (current)")
     typer.echo(f"trained on {m['records']} records ({m['positives']} positive): corpus "
-               f"{src.get('corpus', {}).get('records', 0)}, reviewer decisions {reviews.get('records', 0)}"
+               f"{src.get('corpus', {}).get('records', 0)}, adversarial sets "
+               f"{src.get('adversarial', {}).get('records', 0)}, reviewer decisions {reviews.get('records', 0)}"
                + (f" ({reviews.get('confirmed', 0)} confirmed)" if reviews else ""))
     typer.echo(f"{cv}-fold cross-validation, out-of-fold:")
     rows = [("PR-AUC", cvm["pr_auc"]), ("ROC-AUC", cvm["roc_auc"]),
@@ -226,7 +233,11 @@ def train(
     for name, value in rows:
         typer.echo(f"  {name:<26} {value:6.4f}")
     typer.echo(f"stack: score = sigmoid({artifact.stack.rule:.3f} x rule logit + {artifact.stack.model:.3f} x "
-               f"model logit + {artifact.stack.intercept:.3f})")
+               f"model logit + {artifact.stack.intercept:.3f}), fitted on the {m['stack_fitted_on']}")
+    cal = m.get("calibration")
+    if cal:
+        typer.echo(f"calibration set ({cal['records']} records, {cal['positives']} positive): "
+                   f"PR-AUC {cal['pr_auc']:.4f}, recall at precision 0.9 {cal['recall_at_precision_0.9']:.4f}")
 
 
 @app.command(name="emulator")

@@ -208,7 +208,9 @@ class SegmentFacts:
         self.field, self.text, self.ntext = field, text, ntext
         # what the learned model makes of this field value: (contribution to its logit, [(sort key, (field,
         # quote), reason) of its strongest n-grams]), filled in by the cache for a batch of new values at once
-        self.model_part: tuple[float, list[tuple[float, tuple[str, str], Reason]]] | None = None
+        # the learned model's reading: (dot, squared norm, [(-|weight|, (field, quote), weight)] of its strongest
+        # n-grams), unnormalised (see model.py; the record divides by its norm)
+        self.model_part: tuple[float, float, list[tuple[float, tuple[str, str], float]]] | None = None
         self.norm: Normalised | None = norm if keep_norm else None
         if field == "comments":
             self.author_comment = bool(_AUTHOR_COMMENT_RE.match(text.lower()))
@@ -586,15 +588,16 @@ class Tally:
     each tally's, sorted and without repeats, which the record's stable sort and `dedupe_reasons` read as
     they would the unsorted whole (a repeat within a run is dropped in any case)."""
 
-    __slots__ = ("size", "flags", "parts", "per_rule", "items", "model_items", "quotable", "quoted",
+    __slots__ = ("size", "flags", "parts", "norms", "per_rule", "items", "model_items", "quotable", "quoted",
                  "ev_values", "counts", "weak", "with_contacts")
 
     size: int  # field values tallied
     flags: int
-    parts: list[float]  # the model's n-gram contribution of each value that has one, in order
+    parts: list[float]  # the model's n-gram dot product of each value that has one, in order
+    norms: list[float]  # and its squared norm
     per_rule: dict[str, tuple[float, int, float]]  # rule id -> SegmentFacts.rule_best entry
     items: list[tuple[float, tuple[str, str, str], Reason]]  # reasons, as SegmentFacts.reasons
-    model_items: list[tuple[float, tuple[str, str], Reason]]  # the model's reasons, as SegmentFacts.model_part
+    model_items: list[tuple[float, tuple[str, str], float]]  # the model's n-grams, as SegmentFacts.model_part
     quotable: int
     quoted: int
     ev_values: list[float]
@@ -607,10 +610,11 @@ def tally(parts: list) -> Tally:
     """The tally of `parts`, each a SegmentFacts or the Tally of a run of them, in the record's order."""
     flags = 0
     ngram: list[float] = []
+    norms: list[float] = []
     per_rule: dict[str, tuple[float, int, float]] = {}
     get = per_rule.get
     items: list[tuple[float, tuple[str, str, str], Reason]] = []
-    model_items: list[tuple[float, tuple[str, str], Reason]] = []
+    model_items: list[tuple[float, tuple[str, str], float]] = []
     quotable = quoted = 0
     ev_values: list[float] = []
     spaced = symbols = splits = zero_width = fullwidth = 0
@@ -621,6 +625,7 @@ def tally(parts: list) -> Tally:
         if type(p) is Tally:
             flags |= p.flags
             ngram += p.parts
+            norms += p.norms
             for rid, best in p.per_rule.items():
                 old = get(rid)
                 if old is None or best[0] > old[0]:
@@ -647,8 +652,9 @@ def tally(parts: list) -> Tally:
         part = p.model_part
         if part is not None:
             ngram.append(part[0])
-            if part[1]:
-                model_items += part[1]
+            norms.append(part[1])
+            if part[2]:
+                model_items += part[2]
         if p.reasons:
             items += p.reasons
         if p.counts:
@@ -672,7 +678,8 @@ def tally(parts: list) -> Tally:
             with_contacts.append((i, p))
         i += 1
     t = Tally()
-    t.size, t.flags, t.parts, t.per_rule, t.items, t.model_items = i, flags, ngram, per_rule, items, model_items
+    t.size, t.flags, t.parts, t.norms, t.per_rule = i, flags, ngram, norms, per_rule
+    t.items, t.model_items = items, model_items
     t.quotable, t.quoted, t.ev_values = quotable, quoted, ev_values
     t.counts = [spaced, symbols, splits, zero_width, fullwidth]
     t.weak, t.with_contacts = weak, with_contacts

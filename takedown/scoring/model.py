@@ -3,13 +3,15 @@ calibrated stack that combines it with the rule score. The artifact is JSON (`tr
 it); the n-grams of a batch of texts are counted and weighted with numpy (ngrams.py), and looked up in the
 vocabulary through a hash table (`CodeTable`).
 
-The n-gram part is linear over a sum of per-field vectors: a record's n-gram vector is the sum of the
-l2-normalised TF-IDF vectors (sublinear tf) of its fields, so the model's logit is a sum of per-field
-contributions, and a field value that repeats (an author's bio, a hashtag) is scored once and cached.
+The n-gram part is one TF-IDF vector per record (sublinear tf, l2-normalised over the whole record), built
+from its fields' vectors so that each field value is read once and cached: a field value contributes its
+unnormalised dot product with the coefficients and its squared norm, and the record's n-gram logit is
+sum(dots) / sqrt(sum(squared norms)). (A vector per field, each normalised on its own, gave a short field
+such as an author's name as much weight as the whole description, and ranked worse on every adversarial set.)
 
-    model logit  = intercept + sum over fields of coef . tfidf(field) + rule_coef . rule features
+    model logit  = intercept + coef . tfidf(record) + rule_coef . rule features
     rule logit   = the rules' fitted combination (see scorer.Weights)
-    score        = sigmoid(a * rule logit + b * model logit + c)     (a, b, c fitted on out-of-fold logits)
+    score        = sigmoid(a * rule logit + b * model logit + c)     (a, b, c: see training.py)
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ class ModelError(ConfigError):
 
 
 class NgramModel:
-    """n-gram -> (idf, coefficient) over char n-grams of lengths ngram_range (at most 3). `batch` scores many
-    texts at once with numpy (see ngrams.py): sublinear tf x idf over the vocabulary, l2-normalised per text,
-    dot the coefficients; n-grams outside the vocabulary count for nothing (as in TfidfVectorizer)."""
+    """n-gram -> (idf, coefficient) over char n-grams of lengths ngram_range (at most 3). `batch` reads many
+    texts at once with numpy (see ngrams.py): sublinear tf x idf over the vocabulary, dot the coefficients, and
+    the squared norm, both before normalising (the record's fields are normalised together, see `logit`);
+    n-grams outside the vocabulary count for nothing (as in TfidfVectorizer)."""
 
     __slots__ = ("ngram_range", "table", "_keys", "_idf", "_coef", "_grams", "_multi", "_lookup")
 
@@ -57,9 +60,12 @@ class NgramModel:
         self._multi = np.array([len(g) > 1 for g in self._grams], dtype=bool)
         self._lookup = CodeTable.build(self._keys)
 
-    def batch(self, texts: Sequence[str], floor: float = 0.0) -> list[tuple[float, list[tuple[str, float]]]]:
-        """For each text: (coef . tfidf(text), [(n-gram, contribution) of its strongest n-grams of two or
-        more characters, strongest first]), leaving out of those the ones weaker than `floor` (|contribution|)."""
+    def batch(self, texts: Sequence[str], floor: float = 0.0
+              ) -> list[tuple[float, float, list[tuple[str, float]]]]:
+        """For each text: (coef . tf-idf, |tf-idf|^2, [(n-gram, contribution) of its strongest n-grams of two or
+        more characters, strongest first]), all unnormalised, leaving out of the n-grams those whose
+        contribution to the text's own normalised vector is weaker than `floor`: in a record, whose norm is at
+        least the text's, they are weaker still."""
         n = len(texts)
         if not n:
             return []
@@ -69,7 +75,7 @@ class NgramModel:
         tops: list[list[tuple[str, float]]] = [[] for _ in range(n)]
         codes, docs = doc_codes(texts, self.ngram_range)
         if not len(keys) or not len(codes):
-            return [(0.0, t) for t in tops]
+            return [(0.0, 0.0, t) for t in tops]
         if self._lookup is not None:
             pos = self._lookup.find(codes)
             hit = pos >= 0
@@ -82,8 +88,7 @@ class NgramModel:
         docs, pos = np.divmod(pair[0], len(keys))
         v = sublinear_tf(pair[1]) * self._idf[pos]
         norm2 = np.bincount(docs, weights=v * v, minlength=n)
-        inv = np.divide(1.0, np.sqrt(norm2), out=np.zeros_like(norm2), where=norm2 > 0)
-        p = v * self._coef[pos] * inv[docs]
+        p = v * self._coef[pos]
         totals = np.bincount(docs, weights=p, minlength=n).tolist()
         keep = np.flatnonzero((p != 0) & self._multi[pos])
         if len(keep):
@@ -93,10 +98,12 @@ class NgramModel:
             if floor:
                 # only texts with an n-gram as strong as `floor` can keep one: rank just those (the same keys,
                 # in the same order, so the same ranks)
+                a_floor = floor * np.sqrt(norm2[d])
                 strong = np.zeros(n, dtype=bool)
-                strong[d[a >= floor]] = True
+                strong[d[a >= a_floor]] = True
                 subset = np.flatnonzero(strong[d])
                 d, pp, a, kept_pos = d[subset], pp[subset], a[subset], pos[keep][subset]
+                a_floor = a_floor[subset]
             else:
                 kept_pos = pos[keep]
             order = np.argsort(d * 4.0 - a / scale, kind="stable")  # by text, strongest first
@@ -105,13 +112,25 @@ class NgramModel:
             grams = self._grams
             sel = order[rank < TOP_FEATURES]
             if floor:  # after ranking, so what ranks first is the same
-                sel = sel[a[sel] >= floor]
+                sel = sel[a[sel] >= a_floor[sel]]
             for di, k, c in zip(d[sel].tolist(), kept_pos[sel].tolist(), pp[sel].tolist(), strict=True):
                 tops[di].append((grams[k], c))
-        return list(zip(totals, tops, strict=True))
+        return list(zip(totals, norm2.tolist(), tops, strict=True))
 
-    def contribution(self, text: str) -> tuple[float, list[tuple[str, float]]]:
-        return self.batch([text])[0]
+
+def ngram_logit(dots: Sequence[float], norms: Sequence[float]) -> tuple[float, float]:
+    """(the n-gram part of a record's model logit, 1 / the record's norm) from its fields' `NgramModel.batch`
+    dots and squared norms, added up one by one in order (so a record scored alone and in a batch get the
+    same float)."""
+    dot = norm2 = 0.0
+    for x in dots:
+        dot += x
+    for x in norms:
+        norm2 += x
+    if norm2 <= 0:
+        return 0.0, 0.0
+    inv = 1.0 / math.sqrt(norm2)
+    return dot * inv, inv
 
 
 class CodeTable:

@@ -54,7 +54,7 @@ from takedown.scoring.analysis import (
 from takedown.scoring.errors import RecordError, WeightsError
 from takedown.scoring.fields import read_keys, read_segments
 from takedown.scoring.lexicon import DEFAULT_LEXICON_PATH, Lexicon
-from takedown.scoring.model import TOP_FEATURES, Artifact, sigmoid
+from takedown.scoring.model import TOP_FEATURES, Artifact, ngram_logit, sigmoid
 from takedown.scoring.normalise import warm_up
 from takedown.scoring.results import Contact, Reason, ScoreResult, shared_reason
 from takedown.scoring.rules import DEFAULT_RULES_PATH, RuleSet
@@ -234,9 +234,7 @@ class Scorer:
         model = self.model
         if model is None:
             return rule_z, None
-        ngram = 0.0
-        for part in t.parts:  # one by one, in order: the same sum as the field values' own
-            ngram += part
+        ngram = ngram_logit(t.parts, t.norms)[0]
         return rule_z, model.intercept + ngram + sum(map(mul, model.rule_coef, features))
 
     # ------------------------------------------------------------------------------------- internals
@@ -284,20 +282,19 @@ class Scorer:
             score = sigmoid(rule_z)
         else:
             part0, part1 = title.model_part, desc.model_part
-            ngram = 0.0  # one by one, in order, as the field values' own sum
-            if part0 is not None:
-                ngram += part0[0]
+            dots, norms = profile.parts, profile.norms  # in the record's order, as tally() has them
             if part1 is not None:
-                ngram += part1[0]
-            for x in profile.parts:
-                ngram += x
+                dots, norms = [part1[0], *dots], [part1[1], *norms]
+            if part0 is not None:
+                dots, norms = [part0[0], *dots], [part0[1], *norms]
+            ngram, inv = ngram_logit(dots, norms)
             model_z = model.intercept + ngram + sum(map(mul, model.rule_coef, features))
             score = sigmoid(model.stack.logit(rule_z, model_z))
             top = profile.model_items
-            if part0 is not None and part0[1] or part1 is not None and part1[1]:
-                top = (part0[1] if part0 is not None else []) + (part1[1] if part1 is not None else []) + top
+            if part0 is not None and part0[2] or part1 is not None and part1[2]:
+                top = (part0[2] if part0 is not None else []) + (part1[2] if part1 is not None else []) + top
             if top:
-                reasons += _top_model_reasons(top)
+                reasons += _top_model_reasons(top, inv)
         return ScoreResult(rid, round(score, SCORE_DECIMALS), reasons, _contacts(contacts), self.version)
 
     def _result(self, a: Analysis) -> ScoreResult:
@@ -310,7 +307,7 @@ class Scorer:
             score = sigmoid(rule_z)
         else:
             score = sigmoid(self.model.stack.logit(rule_z, model_z))  # type: ignore[union-attr]
-            reasons += _top_model_reasons(t.model_items)
+            reasons += _top_model_reasons(t.model_items, ngram_logit(t.parts, t.norms)[1])
         return ScoreResult(rid, round(score, SCORE_DECIMALS), reasons, _contacts(contacts), self.version)
 
 
@@ -332,21 +329,27 @@ def _merge_rules(into: dict[str, tuple[float, int, float]], later: dict[str, tup
             into[rule] = earlier[rule]
 
 
-def _top_model_reasons(items: list[tuple[float, tuple[str, str], Reason]]) -> list[Reason]:
-    """The model's strongest n-grams over the record (their contribution to the final logit), from the
-    record's model items (Tally.model_items)."""
+def _top_model_reasons(items: list[tuple[float, tuple[str, str], float]], inv_norm: float) -> list[Reason]:
+    """The model's strongest n-grams over the record, as reasons weighted by their contribution to the final
+    logit (their unnormalised weight times 1 / the record's norm), from the record's model items
+    (Tally.model_items); those that round to less than 0.05 are left out."""
     if not items:
         return []
     if len(items) > 1:
         items = sorted(items, key=_FIRST)
     out: list[Reason] = []
     seen: set[tuple[str, str]] = set()
-    for _, key, r in items:
-        if key not in seen:
-            seen.add(key)
-            out.append(r)
-            if len(out) == TOP_FEATURES:
-                break
+    for _, key, u in items:
+        if key in seen:
+            continue
+        seen.add(key)
+        weight = round(u * inv_norm, 3)
+        if abs(weight) < 0.05:  # the items are strongest first: the rest are weaker still
+            break
+        out.append(shared_reason("model.ngram", "model", key[0], key[1], weight,
+                                 _MODEL_EXPLANATION_POS if weight > 0 else _MODEL_EXPLANATION_NEG))
+        if len(out) == TOP_FEATURES:
+            break
     return out
 
 
@@ -360,27 +363,23 @@ def _model_hook(model: Artifact):
     floor = 0.049 / abs(scale) if scale else 0.0
 
     def hook(facts: list) -> None:
-        for f, (total, top) in zip(facts, ngrams.batch([f.ntext for f in facts], floor), strict=True):
+        for f, (dot, norm2, top) in zip(facts, ngrams.batch([f.ntext for f in facts], floor), strict=True):
             if not top:
-                f.model_part = (total, [])
+                f.model_part = (dot, norm2, [])
                 continue
             norm = f.norm
-            reasons = []
+            items = []
             for g, c in top:
-                weight = round(c * scale, 3)
-                if abs(weight) < 0.05:
-                    continue
                 i = f.ntext.find(g)
                 if i < 0:
                     continue
                 quote = norm.quote(i, i + len(g)).strip()
                 if quote:
-                    r = shared_reason("model.ngram", "model", f.field, quote, weight,  # |weight| >= 0.05
-                                      _MODEL_EXPLANATION_POS if weight > 0 else _MODEL_EXPLANATION_NEG)
-                    reasons.append((-abs(weight), (f.field, quote), r))
+                    u = c * scale
+                    items.append((-abs(u), (f.field, quote), u))
             # sorted (stably) and without repeats beforehand: _top_model_reasons then reads them the same way
-            reasons.sort(key=_FIRST)
-            f.model_part = (total, first_of_each(reasons))
+            items.sort(key=_FIRST)
+            f.model_part = (dot, norm2, first_of_each(items))
 
     return hook
 

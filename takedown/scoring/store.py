@@ -115,12 +115,14 @@ class ModelStore:
 
     # ----------------------------------------------------------------------------------- the default
     def default_artifact(self, corpus: str | Path | None = None) -> Artifact | None:
-        """The model trained on the shared corpus alone, built (once, under the lock) when missing.
-        None when there is no corpus to train on."""
+        """The model trained on the shared corpus and our adversarial sets (no reviewer decisions), calibrated
+        on the calibration set, built (once, under the lock) when missing. None when there is no corpus to
+        train on."""
         from takedown.scoring.training import (
             DEFAULT_CONFIG,
+            calibration_set,
             code_hash,
-            data_hash,
+            data_version,
             train,
             training_set,
             version_of,
@@ -130,14 +132,17 @@ class ModelStore:
         if not records:
             log.warning("model store: no labelled corpus found; scoring with the rules alone")
             return None
-        version = version_of(code_hash(), data_hash(records, weights), DEFAULT_CONFIG)
+        calibration, cal_source = calibration_set()
+        if cal_source:
+            sources = {**sources, "calibration": cal_source}
+        version = version_of(code_hash(), data_version(records, weights, calibration), DEFAULT_CONFIG)
         if self.path(version).exists():
             return self.load(version)
         with self.lock():
             if self.path(version).exists():  # built by another process while we waited
                 return self.load(version)
             log.info("model store: building the default model from %s into %s", sources, self.root)
-            artifact = train(records, weights, sources=sources)
+            artifact = train(records, weights, sources=sources, calibration=calibration)
             current = self.current_version()
             self.save(artifact, make_current=current is None or not self.path(current).exists())
             return artifact

@@ -170,8 +170,8 @@ def test_first_and_last_seen_follow_the_domain_clock(engine):
 
 # --- context from what the team decided: shared contacts and high-risk authors ---------------------------------
 
-SHARED = "兄弟们有问题可以聊聊，V：laozhou_tan88"
-OTHER = "兄弟们有问题可以聊聊，V：xiaowang_77abc"
+SHARED = "闲置相机转让，九成新，有意V：laozhou_tan88"  # off-topic on its own: only the shared contact tells
+OTHER = "闲置相机转让，九成新，有意V：xiaowang_77abc"
 
 
 def _latest_score(engine, pid: str) -> tuple[float, list[dict]]:

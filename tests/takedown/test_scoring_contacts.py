@@ -13,15 +13,15 @@ from takedown.scoring.contacts import extract, find_contacts
 from takedown.scoring.normalise import normalise
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus-train.jsonl"
-ADVERSARIAL = Path(__file__).resolve().parent / "data" / "adversarial.jsonl"
-HOLDOUT = Path(__file__).resolve().parent / "data" / "adversarial-holdout.jsonl"
-HOLDOUT_2 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-2.jsonl"
-HOLDOUT_3 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-3.jsonl"
-HOLDOUT_4 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-4.jsonl"
-HOLDOUT_5 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-5.jsonl"
-HOLDOUT_6 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-6.jsonl"
-HOLDOUT_7 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-7.jsonl"
-HOLDOUT_8 = Path(__file__).resolve().parent / "data" / "adversarial-holdout-8.jsonl"
+ADVERSARIAL = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial.jsonl"
+HOLDOUT = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial-holdout.jsonl"
+HOLDOUT_2 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial-holdout-2.jsonl"
+HOLDOUT_3 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial-holdout-3.jsonl"
+HOLDOUT_4 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial-holdout-4.jsonl"
+HOLDOUT_5 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial-holdout-5.jsonl"
+HOLDOUT_6 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial-holdout-6.jsonl"
+HOLDOUT_7 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial-holdout-7.jsonl"
+HOLDOUT_8 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial-holdout-8.jsonl"
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from takedown.scoring.fit import feature_matrix, fit_weights, weights_document
 from takedown.scoring.scorer import Weights
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus-train.jsonl"
-ADVERSARIAL = Path(__file__).resolve().parent / "data" / "adversarial.jsonl"
+ADVERSARIAL = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial.jsonl"
 
 
 def load(path: Path) -> list[dict]:

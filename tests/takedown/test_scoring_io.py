@@ -10,7 +10,7 @@ from takedown.scoring import get_scorer
 from takedown.scoring.errors import RecordError
 from takedown.scoring.io import read_records, run_eval, run_score
 
-ADVERSARIAL = Path(__file__).resolve().parent / "data" / "adversarial.jsonl"
+ADVERSARIAL = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adversarial.jsonl"
 
 GOOD = {"id": "g1", "title": "信用卡逾期可以停息挂账", "desc": "加V：tingxi_2024", "hashtags": [], "comments": []}
 

@@ -1,15 +1,17 @@
 """The learned model: built on first use in the configured var dir and reused, versioned by data and code,
 retrained from reviewer decisions, calibrated, explained in the reasons; `takedown train` and
-`takedown eval --cv`; quality floors of the learned scorer (cross-validated on the corpus, and trained on the
-corpus alone for the adversarial sets)."""
+`takedown eval --cv`; quality floors of the learned scorer (cross-validated on the corpus, leave-one-set-out on
+our adversarial sets, and as shipped on the calibration and test sets)."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +28,8 @@ from takedown.scoring.evaluate import average_precision, precision_at, recall_at
 from takedown.scoring.model import Artifact
 from takedown.scoring.store import ModelStore
 from takedown.scoring.training import (
+    ADVERSARIAL_DIR,
+    CALIBRATION_DIR,
     DEFAULT_CONFIG,
     cross_validate,
     cv_scores,
@@ -37,10 +41,9 @@ from takedown.scoring.training import (
     training_set,
 )
 
-DATA = Path(__file__).resolve().parent / "data"
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus-train.jsonl"
-DEV = DATA / "adversarial.jsonl"
-HOLDOUT = DATA / "adversarial-holdout.jsonl"
+DEV = ADVERSARIAL_DIR / "adversarial.jsonl"
+TESTS_DATA = Path(__file__).resolve().parent / "data"  # test sets: never trained, calibrated or tuned on
 _REAL_DEFAULT = ModelStore.__dict__["default"]  # taken before the fixture below replaces it
 
 
@@ -194,8 +197,11 @@ def test_retraining_with_reviewer_decisions_changes_the_version_and_moves_review
     reviews = review_records(engine)
     assert sorted(r["label"] for r in reviews) == [0, 0, 0, 1, 1, 1]  # the duplicate is left out
     records, weights, sources = training_set(CORPUS, engine)
-    assert sources["reviews"]["records"] == 6 and len(records) == len(corpus) + 6
-    after = Scorer(model=train(records, weights, sources=sources))
+    own = sum(len(load_labelled(p)) for p in ADVERSARIAL_DIR.glob("*.jsonl"))
+    assert sources["reviews"]["records"] == 6 and len(records) == len(corpus) + own + 6
+    assert weights[-6:] == [DEFAULT_CONFIG.review_weight] * 6
+    after = Scorer(model=train(records, weights, sources=sources,
+                               calibration=load_labelled(CALIBRATION_DIR / "adversarial-holdout-9.jsonl")))
     assert after.version != before.version
     bad = [p.scoring_input() for p in posts[:3]]
     fine = [p.scoring_input() for p in posts[3:6]]
@@ -232,34 +238,97 @@ def test_quality_floor_of_the_learned_scorer_cross_validated_on_the_corpus(corpu
             assert entry["false_positive_rate"] <= 0.1, category
 
 
-def test_quality_floor_on_the_adversarial_dev_set_with_a_model_trained_on_the_corpus_alone(default_model):
-    records = load_labelled(DEV)
+def test_the_default_model_learns_from_the_corpus_and_our_adversarial_sets_and_is_calibrated_apart(default_model):
+    src = default_model.meta["sources"]
+    assert src["corpus"]["records"] >= 400
+    assert sorted(src["adversarial"]["files"]) == sorted(p.name for p in ADVERSARIAL_DIR.glob("*.jsonl"))
+    assert src["calibration"]["files"] == ["adversarial-holdout-9.jsonl"]
+    assert default_model.meta["stack_fitted_on"] == "calibration set"
+    calibration = {r["id"] for r in load_labelled(CALIBRATION_DIR / "adversarial-holdout-9.jsonl")}
+    training = {r["id"] for r in training_set()[0]}
+    assert calibration and not calibration & training  # the calibration set is never trained on
+
+
+def test_the_stack_is_fitted_on_the_calibration_set_when_given(corpus):
+    calibration = load_labelled(CALIBRATION_DIR / "adversarial-holdout-9.jsonl")
+    on_folds = train(corpus, config=replace(DEFAULT_CONFIG, folds=3))
+    on_calibration = train(corpus, config=replace(DEFAULT_CONFIG, folds=3), calibration=calibration)
+    assert on_folds.meta["stack_fitted_on"] == "out-of-fold logits"
+    assert on_calibration.meta["calibration"]["records"] == len(calibration)
+    assert on_calibration.stack != on_folds.stack
+    assert on_calibration.ngrams.table == on_folds.ngrams.table  # the same model, only the stack differs
+    assert on_calibration.version != on_folds.version
+
+
+def test_the_ngram_logit_normalises_over_the_whole_record(default_model):
+    """Reference computation by hand from the artifact's table: sublinear tf x idf of each field's n-grams
+    (lengths 1-3), the record's vector the sum of its fields', one l2 norm for the record."""
+    scorer = Scorer(model=default_model)
+    record = {"id": "n1", "title": "停息挂账找我们", "desc": "专业协商还款，加微信 abc12345 咨询",
+              "hashtags": ["停息挂账"], "author_name": "法务小王", "author_bio": "十年经验", "comments": []}
+    analysis = scorer.analyse(record)
+    table = default_model.ngrams.table
+    dot = norm2 = 0.0
+    for _, text in analysis.texts:
+        counts: dict[str, int] = {}
+        for n in (1, 2, 3):
+            for i in range(len(text) - n + 1):
+                counts[text[i:i + n]] = counts.get(text[i:i + n], 0) + 1
+        for gram, count in counts.items():
+            if gram in table:
+                idf, coef = table[gram]
+                v = (1.0 + math.log(count)) * idf
+                dot += v * coef
+                norm2 += v * v
+    rule_z, model_z = scorer.logits(analysis)
+    features = analysis.features
+    expected = default_model.intercept + dot / math.sqrt(norm2) + sum(
+        c * f for c, f in zip(default_model.rule_coef, features, strict=True))
+    assert model_z == pytest.approx(expected, rel=1e-9)
+    assert scorer.score_one(record).score == pytest.approx(
+        1 / (1 + math.exp(-default_model.stack.logit(rule_z, model_z))), abs=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in ADVERSARIAL_DIR.glob("adversarial*.jsonl")))
+def test_quality_floor_on_each_adversarial_set_with_a_model_trained_without_it(corpus, name):
+    """Leave one set out: the model learns from the corpus and the other adversarial sets, its stack from the
+    calibration set. A regression guard below what bench_scorer measured (PR-AUC 0.987-1.0, P@50 0.97-1.0,
+    recall at precision 0.9 0.947-1.0)."""
+    rest = [r for p in ADVERSARIAL_DIR.glob("*.jsonl") if p.stem != name for r in load_labelled(p)]
+    model = train(corpus + rest, config=replace(DEFAULT_CONFIG, folds=2),
+                  calibration=load_labelled(CALIBRATION_DIR / "adversarial-holdout-9.jsonl"))
+    records = load_labelled(ADVERSARIAL_DIR / f"{name}.jsonl")
     labels = [r["label"] for r in records]
-    pr_auc, p_at, r_at = _ranking(labels, [r.score for r in Scorer(model=default_model).score(records)])
-    assert pr_auc >= 0.95 and p_at >= 0.9 and r_at >= 0.8
+    pr_auc, p_at, r_at = _ranking(labels, [r.score for r in Scorer(model=model).score(records)])
+    assert pr_auc >= 0.96 and p_at >= 0.94 and r_at >= 0.9
 
 
-def test_quality_floor_on_the_adversarial_holdout_set(default_model):
-    """A regression guard only, set well below what it measured when first run; the set is never tuned on."""
-    records = load_labelled(HOLDOUT)
-    assert len(records) >= 80
-    labels = [r["label"] for r in records]
-    pr_auc, p_at, r_at = _ranking(labels, [r.score for r in Scorer(model=default_model).score(records)])
-    assert pr_auc >= 0.85 and p_at >= 0.8 and r_at >= 0.6
-
-
-@pytest.mark.parametrize("name", ["adversarial-holdout-2", "adversarial-holdout-3", "adversarial-holdout-4",
-                                  "adversarial-holdout-5", "adversarial-holdout-6", "adversarial-holdout-7",
-                                  "adversarial-holdout-8"])
-def test_quality_floor_on_the_hold_out_sets_the_scorer_was_changed_for(default_model, name):
-    """A regression guard for the sets looked at after their first run (see bench_scorer): what the changes
-    made for them reached (PR-AUC 0.967-0.993, P@50 1.0, recall at precision 0.9 0.91-0.99), less a
-    margin."""
-    records = load_labelled(DATA / f"{name}.jsonl")
+@pytest.mark.parametrize(("path", "floors"), [
+    # the calibration set fits the stack's three weights only (measured 0.995 / 1.00 / 0.991)
+    (CALIBRATION_DIR / "adversarial-holdout-9.jsonl", (0.97, 0.96, 0.9)),
+    # the test set, first scored blind at 0.990 / 1.00 / 0.946
+    (TESTS_DATA / "adversarial-holdout-10.jsonl", (0.96, 0.96, 0.85)),
+], ids=["calibration", "test"])
+def test_quality_floor_of_the_shipped_model_on_the_sets_it_never_learned_from(default_model, path, floors):
+    records = load_labelled(path)
     assert len(records) >= 250
     labels = [r["label"] for r in records]
     pr_auc, p_at, r_at = _ranking(labels, [r.score for r in Scorer(model=default_model).score(records)])
-    assert pr_auc >= 0.95 and p_at >= 0.94 and r_at >= 0.85
+    assert pr_auc >= floors[0] and p_at >= floors[1] and r_at >= floors[2]
+
+
+def test_off_topic_posts_that_give_a_contact_rank_below_promotions(default_model):
+    """The off-topic test set (used goods, photography, tutoring … with a WeChat id or phone; 15% real
+    promotions hidden in such topics): a regression guard below what bench_scorer measured (PR-AUC 0.804,
+    recall at precision 0.9 0.565, 19 of 127 off-topic posts at 0.5 or more) and above what the n-grams did
+    without the debt-topic feature (PR-AUC 0.71, 26 of 127)."""
+    records = load_labelled(TESTS_DATA / "offtopic-contacts-test.jsonl")
+    labels = [r["label"] for r in records]
+    scores = [r.score for r in Scorer(model=default_model).score(records)]
+    pr_auc, _, r_at = _ranking(labels, scores)
+    false_positives = sum(1 for y, s in zip(labels, scores, strict=True) if y == 0 and s >= 0.5)
+    assert pr_auc >= 0.75 and r_at >= 0.4
+    assert false_positives <= 23
 
 
 # -------------------------------------------------------------------------------------------------- CLI

