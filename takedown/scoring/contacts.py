@@ -52,16 +52,18 @@ _TLDS = (
 _TLD_RE = re.compile(rf"(?:\.|点)(?:{_TLDS})(?![a-z0-9\-])")
 _URL_LEFT_RE = re.compile(r"(?:https?://)?(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?(?:\.|点))*[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?$")
 _URL_PATH_RE = re.compile(r"/[a-z0-9_\-./?=&%#~+]*")
+# a second-level domain's own top level: ".com.cn", ".gov.cn", ".org.hk"
+_TLD_TAIL_RE = re.compile(rf"(?:(?:\.|点)(?:{_TLDS})(?![a-z0-9\-]))+")
 
 # WeChat: a cue, then (after an optional colon, quote or heart) an id. Strong cues name WeChat; weak cues
 # (加, ➕, 联系, 号) only count when the id looks like an account (has a digit, _ or -) or a colon follows.
 _WX_GAP = "[\\s❤💚💗♥💙🖤:=号信是为搜我如同名“\"'「『\\[\\]【】(➡→👉\\-]*"
 # ("微信号是 …", "vx ➡ …", "[卫星] …", "vx搜 …", "V-…", "v我 …", "微信（如“…”）", "微信号为 …", "vx同名 …")
 _WX_CUE_RE = re.compile(
-    rf"(?:微信号?|微讯|威信|薇信|薇芯|徽信|薇锌|薇心|卫星号?|v/x|w/x|绿泡泡|绿色泡泡|绿色💬|绿色(?:软件|app|应用)搜?|小绿书号?|wechat|weixin|wei ?xin"
+    rf"(?:微信号?|微讯|威信|薇信|薇芯|徽信|薇锌|薇心|卫星号?|v/x|w/x|绿泡泡|绿色泡泡|绿色💬|绿色(?:软件|app|应用)搜?|小绿书号?|小绿(?:号)?|wechat|weixin|wei ?xin"
     rf"|v(?<![a-z0-9_\-.@/]v)(?:x|信)?|w(?<![a-z0-9_\-.@/]w)x|i(?<![a-z0-9_\-.@/]i)d|微|薇|威|徽"
     # "加HR：hr_01", "添加助理：qy_fw2": whom to add, a colon, then the id (before 加 alone, which would stop at "hr")
-    rf"|(?:添)?加[^,。!?;\n:\s]{{1,6}}:"
+    rf"|(?:添)?加[^,。!?;\n:\s]{{1,6}}:|联系[^,。!?;\n:\s]{{1,4}}:"  # ("联系人事：renshi_01")
     rf"|加(?:助理|助教|客服|顾问|小助理|老师|hr)"  # "加顾问 anyu_01" (before 加 alone)
     rf"|添加|加|➕|✚|\+|联系|找我|私聊|号|💚|❤|🌿|📮|对接(?:老师|人)?|预约|jia ?wo|发你了?|搜"
     rf"|找(?:助教|助理|老师|客服|顾问|班主任|小助理)"
@@ -90,7 +92,7 @@ _WX_DIGIT_ID_RE = re.compile(r"(?=[a-z0-9]{6,20}$)[0-9]+[a-z][a-z0-9]*")
 _CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190427765" is a QQ number
 
 # digit runs: digits (any script) with short separator runs between them
-_SEP = r"[ \-.·/|丨✘×~—–_ˉ¯*]"
+_SEP = r"[ \-.·/|丨✘×~—–_ˉ¯*空]"  # (空: "幺伍捌 空 叁叁零柒", the space spelled out)
 _RUN_RE = re.compile(
     # (a letter l only inside a run, or first when a digit follows: "l39-O562-7l84", "65O2l8473")
     rf"[0-9{CN}l](?<![a-z0-9{CN}][0-9{CN}l])(?:(?<=l)(?=[0-9o])|(?<!l))(?:{_SEP}{{0,3}}[0-9ol{CN}])*"
@@ -200,6 +202,9 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
         if left is None or text[left.start() - 1:left.start()] in ("@", "_", "-") and left.start() > 0:
             continue
         start = left.start()
+        tail = _TLD_TAIL_RE.match(text, m_end)
+        if tail:
+            m_end = tail.end()
         path = _URL_PATH_RE.match(text, m_end)
         end = path.end() if path else m_end
         if free(start, end):
@@ -281,6 +286,24 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes
             continue
         if free(start, end):
             add("wechat", ident, start, end, m_start)
+            if not weak:  # a list after a named channel: "微信号：zwgh_168、tingcui-vip、Anhe_YouHua"
+                _more_wechat_ids(text, end, seg_end, free, add)
+
+
+_WX_LIST_SEP_RE = re.compile(r"\s*[、/]\s*")
+
+
+def _more_wechat_ids(text: str, end: int, seg_end: int, free, add) -> None:
+    while True:
+        sep = _WX_LIST_SEP_RE.match(text, end, seg_end)
+        if not sep:
+            return
+        ident, nxt = _read_id(text, sep.end(), seg_end)
+        if (not ident or not _WX_ID_RE.fullmatch(ident) or _CHANNEL_PREFIX_RE.fullmatch(ident)
+                or _CHANNEL_WORD_RE.match(text, sep.end(), seg_end) or not free(sep.end(), nxt)):
+            return  # ("微信 tingxi_01、QQ 2673018845": the list goes on with another channel)
+        add("wechat", ident, sep.end(), nxt, sep.end())
+        end = nxt
 
 
 def _read_id(text: str, pos: int, limit: int) -> tuple[str, int]:
@@ -350,7 +373,9 @@ PIECE_MARK_RE = re.compile(f"(?P<first>{_FIRST_MARK})|(?P<middle>{_MIDDLE_MARK})
 _PIECE_BEFORE_RE = re.compile(r"([a-z0-9_\-]+)\s*$")
 # a channel named with a piece too short to be the id on its own ("我的v是kai", "联系电话：一三七"): a first piece
 # when the same text goes on with more
-_CUE_PIECE_RE = re.compile(r"(?:微信号?|vx|wx|v(?<![a-z0-9_\-.@/]v)|电话|手机|号码|热线)(?:号)?(?:是|就是)?[\s:]*")
+_CUE_PIECE_RE = re.compile(r"(?:微信号?|vx|wx|v(?<![a-z0-9_\-.@/]v)|薇|❤|💚|小绿|电话|手机|号码|热线)(?:号)?(?:是|就是)?[\s:]*")
+# the last piece announced right after it: "v：laosan 后面加 幺幺零" (laosan would pass for an id on its own)
+_LAST_NEXT_RE = re.compile(rf"\s*(?:{_LAST_MARK})")
 _PIECE_GAP_RE = re.compile(r"[\s:是“\"'「(]*")
 _PIECE_SKIP = 12  # words a middle or last piece may come after ("中间是我们公司成立的年份二零一五")
 _REPEAT_RE = re.compile(r"([2-9二两三四五六七八九])个([0-9a-z])(?![0-9a-z])")
@@ -388,7 +413,8 @@ def find_pieces(text: str) -> list[Piece]:
         return []
     for m in _CUE_PIECE_RE.finditer(text):
         ident, end = _read_id(text, m.end(), len(text))
-        if ident and not _WX_ID_RE.fullmatch(ident) and len(ident) < 11:  # (a whole id is found as a contact)
+        # (a whole id is found as a contact, unless the text goes on with its last piece)
+        if ident and (len(ident) < 11 and not _WX_ID_RE.fullmatch(ident) or _LAST_NEXT_RE.match(text, end)):
             pieces.append(Piece(FIRST, ident.lower(), m.end(), end, m.start()))
     for a, b, role in marks:
         pos = _PIECE_GAP_RE.match(text, b).end()

@@ -54,7 +54,7 @@ from takedown.scoring.analysis import (
 from takedown.scoring.errors import RecordError, WeightsError
 from takedown.scoring.fields import read_keys, read_segments
 from takedown.scoring.lexicon import DEFAULT_LEXICON_PATH, Lexicon
-from takedown.scoring.model import TOP_FEATURES, Artifact, ngram_logit, sigmoid
+from takedown.scoring.model import FIELDS_NOT_READ, TOP_FEATURES, Artifact, ngram_logit, sigmoid
 from takedown.scoring.normalise import warm_up
 from takedown.scoring.results import Contact, Reason, ScoreResult, shared_reason
 from takedown.scoring.rules import DEFAULT_RULES_PATH, RuleSet
@@ -307,7 +307,8 @@ class Scorer:
             score = sigmoid(rule_z)
         else:
             score = sigmoid(self.model.stack.logit(rule_z, model_z))  # type: ignore[union-attr]
-            reasons += _top_model_reasons(t.model_items, ngram_logit(t.parts, t.norms)[1])
+            if t.model_items:
+                reasons += _top_model_reasons(t.model_items, ngram_logit(t.parts, t.norms)[1])
         return ScoreResult(rid, round(score, SCORE_DECIMALS), reasons, _contacts(contacts), self.version)
 
 
@@ -363,6 +364,7 @@ def _model_hook(model: Artifact):
     floor = 0.049 / abs(scale) if scale else 0.0
 
     def hook(facts: list) -> None:
+        facts = [f for f in facts if f.field not in FIELDS_NOT_READ]
         for f, (dot, norm2, top) in zip(facts, ngrams.batch([f.ntext for f in facts], floor), strict=True):
             if not top:
                 f.model_part = (dot, norm2, [])

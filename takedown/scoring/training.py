@@ -37,7 +37,7 @@ from typing import Any
 
 from takedown.scoring.analysis import FEATURES
 from takedown.scoring.evaluate import metrics
-from takedown.scoring.model import Artifact, NgramModel, Stack, ngram_logit
+from takedown.scoring.model import FIELDS_NOT_READ, Artifact, NgramModel, Stack, ngram_logit
 from takedown.scoring.ngrams import doc_counts, gram_of, sublinear_tf
 from takedown.scoring.scorer import DEFAULT_WEIGHTS_PATH, Scorer, Weights
 
@@ -178,7 +178,7 @@ class Prepared:
     labels: list[int]
     weights: list[float]
     features: list[list[float]]
-    texts: list[list[str]]  # normalised field values of each record
+    texts: list[list[str]]  # normalised field values of each record that the n-grams read
     categories: list[str]
 
 
@@ -197,7 +197,7 @@ def prepare(records: Sequence[Mapping], sample_weights: Sequence[float] | None =
         keep.append(r)
         labels.append(int(label))
         features.append(a.features)
-        texts.append([t for _, t in a.texts])
+        texts.append([t for f, t in a.texts if f not in FIELDS_NOT_READ])
         cats.append(str(r.get("category") or ""))
         ws.append(float(sample_weights[i]) if sample_weights is not None else 1.0)
     return Prepared(keep, labels, ws, features, texts, cats)

@@ -28,6 +28,16 @@ HOLDOUT_8 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adve
     ("text", "expected"),
     [
         ("不成功不收费，私信或加V：tingxi_2024 咨询", [("wechat", "tingxi_2024")]),
+        # a second-level domain keeps its own top level and its path
+        ("官方页面：https://www.jinchengbank.com.cn/card/hardship 也可", [("url", "www.jinchengbank.com.cn/card/hardship")]),
+        # 空 spelled out between the groups of a number
+        ("号码写在这里了：幺伍捌 空 叁叁零柒 空 陆贰肆玖。", [("phone", "15833076249")]),
+        ("我的小绿：zhx0907", [("wechat", "zhx0907")]),
+        ("联系人事：renshi_dx2026", [("wechat", "renshi_dx2026")]),
+        # a list after a named channel, up to another channel
+        ("微信号：zwgh_168、tingcui-vip、Anhe_YouHua。", [("wechat", "zwgh_168"), ("wechat", "tingcui-vip"),
+                                                   ("wechat", "anhe_youhua")]),
+        ("微信 tingxi_zhuanjia、QQ 2673018845", [("wechat", "tingxi_zhuanjia"), ("qq", "2673018845")]),
         ("🈶需要的请➕ 微 💚 信：Xyk-gz365", [("wechat", "xyk-gz365")]),
         ("有 需 要 的 V ❤ z w 一 三 五 七 九", [("wechat", "zw13579")]),
         ("加 ✚ 薇：cz 五 七 三 九 八 二 a", [("wechat", "cz573982a")]),
@@ -212,10 +222,14 @@ def _record(**fields) -> dict:
         # the mark after its piece
         ({"desc": "想要一对一帮助的，V：hy 在前，0918 在后，不要写错。"}, ("wechat", "hy0918")),
         ({"desc": "加我。号是这样的：先写 yq，后面接上 八八，最后跟 zhang。连起来就行。"}, ("wechat", "yq88zhang")),
+        # the last piece right after an id that would pass on its own, and after a few words
+        ({"desc": "逾期了别躲，有办法。加我V：laosan 后面加 幺幺零"}, ("wechat", "laosan110")),
+        ({"author_bio": "私事另说：yq／xs／tx 請➕薇 meizhuang_an 後面加 三七"}, ("wechat", "meizhuang_an37")),
+        ({"desc": "具体的找我 ❤：ning 后面加我生日 0520"}, ("wechat", "ning0520")),
     ],
     ids=["title-desc", "sentences", "author-replies", "numerals-middle", "middle-last", "count", "count-liang",
          "last-first",
-         "mark-after", "first-middle-last"],
+         "mark-after", "first-middle-last", "whole-id-then-last", "traditional-bio", "words-between"],
 )
 def test_an_id_given_in_pieces_is_joined_across_fields_and_sentences(fields, expected):
     result = get_scorer().score_one(_record(**fields))
