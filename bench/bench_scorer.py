@@ -73,6 +73,11 @@ HOLDOUT_9 = CALIBRATION_DIR / "adversarial-holdout-9.jsonl"
 # 0.971 / 1.00 / 0.929. Then seen: 0.992 / 1.00 / 0.982 once the n-grams stopped reading hashtags (a change made
 # for the demo's hard negatives, checked here too). The test set: never trained or calibrated on
 HOLDOUT_10 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-10.jsonl"
+# written blind the same way (by hand, no templates) while the last changes for the tenth were made; first scored
+# on 2026-11-26 at 1acc66a: ours 0.997 / 1.00 / 1.000, TF-IDF + LR 0.944 / 0.98 / 0.829, keywords 0.442 / 0.38 / 0,
+# contacts F1 0.921 (regex 0.531; its writer typed hotlines "other", ours calls them phones: 0.968 with the two
+# merged). The test set of the final configuration: never trained, calibrated or tuned on
+HOLDOUT_11 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-11.jsonl"
 # off-topic posts that give a contact (used goods, photography, exam tutoring…; 15% real promotions hidden in such
 # topics), written by a helper from a template generator: a training set and a test set with new businesses,
 # phrasings and numbers (the same generator, so the test figures flatter)
@@ -86,7 +91,8 @@ TRAINING_SETS = [("adversarial dev", DEV), ("adversarial holdout", HOLDOUT), ("a
                  ("adversarial holdout 7", HOLDOUT_7), ("adversarial holdout 8", HOLDOUT_8),
                  ("adversarial off-topic contacts", OFFTOPIC)]
 SETS = [*TRAINING_SETS, ("adversarial holdout 9 (calibration)", HOLDOUT_9),
-        ("adversarial holdout 10 (test)", HOLDOUT_10), ("adversarial off-topic contacts (test)", OFFTOPIC_TEST)]
+        ("adversarial holdout 10 (test)", HOLDOUT_10), ("adversarial holdout 11 (test)", HOLDOUT_11),
+        ("adversarial off-topic contacts (test)", OFFTOPIC_TEST)]
 
 
 def load(path: Path) -> list[dict]:
