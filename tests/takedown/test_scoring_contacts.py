@@ -34,6 +34,8 @@ HOLDOUT_8 = Path(__file__).resolve().parents[2] / "data" / "adversarial" / "adve
         ("号码写在这里了：幺伍捌 空 叁叁零柒 空 陆贰肆玖。", [("phone", "15833076249")]),
         ("我的小绿：zhx0907", [("wechat", "zhx0907")]),
         ("联系人事：renshi_dx2026", [("wechat", "renshi_dx2026")]),
+        ("真正需要协商的朋友，可以联系我们的顾问：xinan_guwen01。", [("wechat", "xinan_guwen01")]),
+        ("月入过万不是梦。投递简历：hr_fawu_zp", [("wechat", "hr_fawu_zp")]),
         # a list after a named channel, up to another channel
         ("微信号：zwgh_168、tingcui-vip、Anhe_YouHua。", [("wechat", "zwgh_168"), ("wechat", "tingcui-vip"),
                                                    ("wechat", "anhe_youhua")]),
