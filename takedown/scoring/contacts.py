@@ -291,6 +291,8 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes
                 _more_wechat_ids(text, end, seg_end, free, add)
 
 
+# _LIST_SEP_RE (QQ numbers) without the comma: after a WeChat id a comma starts a new clause more often than
+# another id
 _WX_LIST_SEP_RE = re.compile(r"\s*[、/]\s*")
 
 

@@ -46,7 +46,7 @@ class ModelError(ConfigError):
 class NgramModel:
     """n-gram -> (idf, coefficient) over char n-grams of lengths ngram_range (at most 3). `batch` reads many
     texts at once with numpy (see ngrams.py): sublinear tf x idf over the vocabulary, dot the coefficients, and
-    the squared norm, both before normalising (the record's fields are normalised together, see `logit`);
+    the squared norm, both before normalising (the record's fields are normalised together: `ngram_logit`);
     n-grams outside the vocabulary count for nothing (as in TfidfVectorizer)."""
 
     __slots__ = ("ngram_range", "table", "_keys", "_idf", "_coef", "_grams", "_multi", "_lookup")

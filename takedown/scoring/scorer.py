@@ -226,16 +226,17 @@ class Scorer:
 
     def logits(self, a: Analysis) -> tuple[float, float | None]:
         """(rule logit, model logit or None without a model) of an analysed record."""
-        return self._logits(tally(a.facts), a.features)
+        return self._logits(tally(a.facts), a.features)[:2]
 
-    def _logits(self, t: Tally, features: list[float]) -> tuple[float, float | None]:
+    def _logits(self, t: Tally, features: list[float]) -> tuple[float, float | None, float]:
+        """(rule logit, model logit or None, 1 / the record's n-gram norm)."""
         w = self.weights
         rule_z = w.intercept + sum(map(mul, w.coefficients, features))
         model = self.model
         if model is None:
-            return rule_z, None
-        ngram = ngram_logit(t.parts, t.norms)[0]
-        return rule_z, model.intercept + ngram + sum(map(mul, model.rule_coef, features))
+            return rule_z, None, 0.0
+        ngram, inv = ngram_logit(t.parts, t.norms)
+        return rule_z, model.intercept + ngram + sum(map(mul, model.rule_coef, features)), inv
 
     # ------------------------------------------------------------------------------------- internals
     def _post(self, rid: str, title: SegmentFacts, desc: SegmentFacts, profile: Tally) -> ScoreResult:
@@ -301,14 +302,13 @@ class Scorer:
         return self._build(a.record_id, tally(a.facts), a.contacts, a.features)
 
     def _build(self, rid: str, t: Tally, contacts: list[ContactInfo], features: list[float]) -> ScoreResult:
-        rule_z, model_z = self._logits(t, features)
+        rule_z, model_z, inv_norm = self._logits(t, features)
         reasons = rule_reasons(t, contacts)
         if model_z is None:
             score = sigmoid(rule_z)
         else:
             score = sigmoid(self.model.stack.logit(rule_z, model_z))  # type: ignore[union-attr]
-            if t.model_items:
-                reasons += _top_model_reasons(t.model_items, ngram_logit(t.parts, t.norms)[1])
+            reasons += _top_model_reasons(t.model_items, inv_norm)
         return ScoreResult(rid, round(score, SCORE_DECIMALS), reasons, _contacts(contacts), self.version)
 
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from takedown.scoring.analysis import FEATURES
 from takedown.scoring.evaluate import metrics
-from takedown.scoring.model import FIELDS_NOT_READ, Artifact, NgramModel, Stack, ngram_logit
+from takedown.scoring.model import FIELDS_NOT_READ, Artifact, NgramModel, Stack, ngram_logit, sigmoid
 from takedown.scoring.ngrams import doc_counts, gram_of, sublinear_tf
 from takedown.scoring.scorer import DEFAULT_WEIGHTS_PATH, Scorer, Weights
 
@@ -74,8 +74,11 @@ ADVERSARIAL_DIR = REPO_ROOT / "data" / "adversarial"
 CALIBRATION_DIR = REPO_ROOT / "data" / "calibration"
 
 
-def labelled_files(directory: Path) -> list[Path]:
-    return sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+def load_labelled_dir(directory: Path) -> tuple[list[dict], dict[str, Any]]:
+    """(records, source) of every labelled JSONL file in `directory`; the source is {} when there are none."""
+    files = sorted(directory.glob("*.jsonl")) if directory.is_dir() else []
+    records = [r for f in files for r in load_labelled(f)]
+    return records, ({"files": [f.name for f in files], "records": len(records)} if records else {})
 
 
 def default_corpus_path() -> Path | None:
@@ -346,8 +349,6 @@ def out_of_fold(prep: Prepared, config: TrainConfig) -> OutOfFold:
 def cv_scores(prep: Prepared, oof: OutOfFold, config: TrainConfig) -> dict[str, list[float]]:
     """Out-of-fold scores of the rules alone, the model alone, and the stack (whose three weights are
     fitted, for each fold, on the other folds' out-of-fold logits)."""
-    from takedown.scoring.model import sigmoid
-
     n = len(prep.labels)
     stacked = [0.0] * n
     for f in sorted(set(oof.fold)):
@@ -422,8 +423,6 @@ def train(records: Sequence[Mapping], sample_weights: Sequence[float] | None = N
         "features": list(FEATURES),
     }
     if cal is not None:
-        from takedown.scoring.model import sigmoid
-
         cal_scores = [sigmoid(stack.logit(r, m)) for r, m in zip(rule_z, model_z, strict=True)]
         figures = metrics(cal.labels, cal_scores, cal.categories)
         figures.pop("categories", None)
@@ -436,10 +435,10 @@ def train(records: Sequence[Mapping], sample_weights: Sequence[float] | None = N
     )
 
 
-def training_set(corpus: str | Path | None = None, engine=None, review_weight: float | None = None,
-                 adversarial: bool = True) -> tuple[list[dict], list[float], dict[str, Any]]:
-    """(records, sample weights, sources): the shared corpus, our adversarial sets (data/adversarial/, unless
-    `adversarial` is false) and every reviewer decision in `engine`."""
+def training_set(corpus: str | Path | None = None, engine=None, review_weight: float | None = None
+                 ) -> tuple[list[dict], list[float], dict[str, Any]]:
+    """(records, sample weights, sources): the shared corpus, our adversarial sets (data/adversarial/) and
+    every reviewer decision in `engine`."""
     review_weight = DEFAULT_CONFIG.review_weight if review_weight is None else review_weight
     path = Path(corpus) if corpus else default_corpus_path()
     records: list[dict] = []
@@ -447,12 +446,10 @@ def training_set(corpus: str | Path | None = None, engine=None, review_weight: f
     if path is not None:
         records = load_labelled(path)
         sources["corpus"] = {"path": path.name, "records": len(records)}
-    if adversarial:
-        files = labelled_files(ADVERSARIAL_DIR)
-        own = [r for f in files for r in load_labelled(f)]
-        if own:
-            records += own
-            sources["adversarial"] = {"files": [f.name for f in files], "records": len(own)}
+    own, own_source = load_labelled_dir(ADVERSARIAL_DIR)
+    if own:
+        records += own
+        sources["adversarial"] = own_source
     weights = [1.0] * len(records)
     if engine is not None:
         reviews = review_records(engine)
@@ -465,6 +462,4 @@ def training_set(corpus: str | Path | None = None, engine=None, review_weight: f
 
 def calibration_set() -> tuple[list[dict], dict[str, Any]]:
     """(records, source) of the stack's calibration set, data/calibration/ (see the module docstring)."""
-    files = labelled_files(CALIBRATION_DIR)
-    records = [r for f in files for r in load_labelled(f)]
-    return records, ({"files": [f.name for f in files], "records": len(records)} if records else {})
+    return load_labelled_dir(CALIBRATION_DIR)
