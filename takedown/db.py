@@ -98,18 +98,43 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
         return
     columns = tuple(rows[0])
     sql, converters = _insert_sql(table, columns, conn.dialect, on_conflict)
+    conn.exec_driver_sql(sql, _params(rows, columns, converters))
+
+
+@lru_cache(maxsize=64)
+def _update_sql(table: Table, columns: tuple[str, ...], key: str, dialect: Any) -> tuple[str, tuple[Any, ...]]:
+    """`UPDATE table SET c = ?, ... WHERE id = ?` for `columns` (the last one, `key`, holds the row's id)."""
+    quote = dialect.identifier_preparer.quote
+    placeholder = _placeholder(dialect)
+    assignments = ", ".join(f"{quote(c)} = {placeholder}" for c in columns if c != key)
+    sql = f"UPDATE {quote(table.name)} SET {assignments} WHERE {quote('id')} = {placeholder}"
+    return sql, tuple(None if c == key else _converter(table.c[c].type, dialect.name) for c in columns)
+
+
+def bulk_update(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], key: str = "pid") -> None:
+    """UPDATE many rows by id with the driver's executemany, as `bulk_insert` does for inserts: each row holds
+    the new values by column name and its id under `key`; every row has the keys of the first."""
+    if not rows:
+        return
+    columns = tuple(c for c in rows[0] if c != key) + (key,)
+    sql, converters = _update_sql(table, columns, key, conn.dialect)
+    conn.exec_driver_sql(sql, _params(rows, columns, converters))
+
+
+def _params(rows: Sequence[Mapping[str, Any]], columns: tuple[str, ...], converters: tuple[Any, ...]
+            ) -> list[tuple[Any, ...]]:
+    """Each row's values in `columns`' order, converted where the column needs it."""
     get = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
     converted = [(i, f) for i, f in enumerate(converters) if f is not None]
     if not converted:
-        params = list(map(get, rows))
-    else:  # (one C call picks each row's values; only the columns that need it are converted)
-        params = []
-        for row in rows:
-            values = list(get(row))
-            for i, f in converted:
-                values[i] = f(values[i])
-            params.append(tuple(values))
-    conn.exec_driver_sql(sql, params)
+        return list(map(get, rows))
+    params = []  # (one C call picks each row's values; only the columns that need it are converted)
+    for row in rows:
+        values = list(get(row))
+        for i, f in converted:
+            values[i] = f(values[i])
+        params.append(tuple(values))
+    return params
 
 
 def select_in(conn: Connection, sql: str, params: Sequence[Any], values: Sequence[Any], chunk: int = 500

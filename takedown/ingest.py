@@ -23,11 +23,11 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, bindparam, case, func, select, update
+from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from takedown import clock
-from takedown.db import bulk_insert, json_value, select_in
+from takedown.db import bulk_insert, bulk_update, json_value, select_in
 from takedown.gcpause import gc_paused
 from takedown.models import (
     Author,
@@ -208,16 +208,9 @@ class Ingestor:
                 # through SQLAlchemy's per-row processing
                 bulk_insert(conn, _POST, new_rows)
                 post_ids.update(self._post_ids(conn, [(r["platform"], r["platform_post_id"]) for r in new_rows]))
-            if changed_rows:
-                cols = {c: bindparam(c) for c in changed_rows[0] if c != "pid"}
-                conn.execute(update(Post).where(Post.id == bindparam("pid")).values(**cols), changed_rows)
-            if seen_rows:
-                conn.execute(
-                    update(Post)
-                    .where(Post.id == bindparam("pid"))
-                    .values(last_seen=bindparam("last_seen"), metrics=bindparam("metrics"), url=bindparam("url")),
-                    seen_rows,
-                )
+            # (the driver's executemany, as for the inserts: a crawl re-sees most posts it finds)
+            bulk_update(conn, _POST, changed_rows)
+            bulk_update(conn, _POST, seen_rows)
 
             author_of = {post_ids[key]: author_ids[(r.author.platform, r.author.platform_author_id)]
                          for key, (r, _, _) in scored.items() if r.author}
@@ -241,8 +234,7 @@ class Ingestor:
                         stats.candidates += 1
                     rows.append({"pid": post_ids[key], "score": result.score, "review_state": state})
                     scored[key] = (record, scored[key][1], result)
-                conn.execute(update(Post).where(Post.id == bindparam("pid"))
-                             .values(score=bindparam("score"), review_state=bindparam("review_state")), rows)
+                bulk_update(conn, _POST, rows)
             self._update_author_risk(conn, before, {pid: scored[key][2].score for key, pid in post_ids.items()
                                                     if key in scored and pid in author_of}, author_of)
 
@@ -454,10 +446,8 @@ class Ingestor:
             aid = author_of[pid]
             top, total, n, confirmed = merged.get(aid, (0.0, 0.0, 0, 0))
             merged[aid] = (max(top, score), total + score, n + 1, confirmed)
-        rows = [{"aid": aid, "risk": round(_risk(*agg), 4)} for aid, agg in sorted(merged.items())]
-        if rows:
-            conn.execute(update(Author).where(Author.id == bindparam("aid")).values(risk_score=bindparam("risk")),
-                         rows)
+        bulk_update(conn, Author.__table__, [{"risk_score": round(_risk(*agg), 4), "pid": aid}
+                                             for aid, agg in sorted(merged.items())])
 
     def _link_contacts(
         self,

@@ -6,11 +6,12 @@ same adapter drives the real site or the emulator mounted at "<emulator>/douyin"
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Any, ClassVar
 from urllib.parse import quote, urlencode, urlsplit
+
+import orjson
 
 from crawlers.platforms.base import (
     PINNED_PREFIX,
@@ -146,7 +147,7 @@ class DouyinAdapter(PlatformAdapter):
         if status >= 400:
             raise PlatformError(self.name, f"{what}: HTTP {status}", http_status=status)
         try:
-            payload = json.loads(stripped)
+            payload = orjson.loads(stripped)
         except (ValueError, UnicodeDecodeError):
             raise MalformedResponse(
                 self.name, f"{what}: body is not JSON: {stripped[:80]!r}", http_status=status
@@ -390,7 +391,7 @@ class DouyinAdapter(PlatformAdapter):
         if stripped == b"blocked":
             return StatusResult(PostState.UNKNOWN, code="blocked", detail="blocked, not gone")
         try:
-            payload = json.loads(stripped)
+            payload = orjson.loads(stripped)
         except (ValueError, UnicodeDecodeError):
             return StatusResult(
                 PostState.UNKNOWN, code="malformed", detail=f"HTTP {status}, body is not JSON"

@@ -1,13 +1,14 @@
-"""bulk_insert writes exactly what an ORM/Core insert writes: JSON, aware times (SQLite's stored text too), NULLs."""
+"""bulk_insert and bulk_update write exactly what an ORM/Core insert or update writes: JSON, aware times (SQLite's
+stored text too), NULLs."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
-from takedown.db import bulk_insert
+from takedown.db import bulk_insert, bulk_update
 from takedown.models import CrawlRun, Post, Score
 
 
@@ -80,3 +81,30 @@ def test_on_conflict_clause_and_select_in_over_chunks(engine):
     assert got["a4"] == ("n4", "bio 4", {"i": 4})
     assert got["a6"] == ("new 6", "bio 6", {"i": 6})  # updated nickname, bio kept (not in the SET clause)
     assert got["a8"] == ("new 8", "", {"i": 8})
+
+
+def test_bulk_update_writes_what_a_core_update_writes_and_only_the_rows_named(engine):
+    china = timezone(timedelta(hours=8))
+    with Session(engine) as s:
+        posts = [Post(platform="bilibili", platform_post_id=f"BV{i}", url="u", metrics={"play": i}) for i in range(3)]
+        s.add_all(posts)
+        s.commit()
+        ids = [p.id for p in posts]
+    when = datetime(2026, 11, 25, 8, 0, 0, tzinfo=china)
+    with engine.begin() as conn:
+        bulk_update(conn, Post.__table__, [])
+        bulk_update(conn, Post.__table__, [
+            {"last_seen": when, "metrics": {"play": 10, "备注": "“引号”"}, "url": "v0", "pid": ids[0]}])
+        conn.execute(update(Post).where(Post.id == bindparam("pid")).values(
+            last_seen=bindparam("last_seen"), metrics=bindparam("metrics"), url=bindparam("url")),
+            [{"last_seen": when, "metrics": {"play": 10, "备注": "“引号”"}, "url": "v0", "pid": ids[1]}])
+    with Session(engine) as s:
+        got = {p.id: p for p in s.execute(select(Post)).scalars()}
+    bulk, core, untouched = got[ids[0]], got[ids[1]], got[ids[2]]
+    assert (bulk.last_seen, bulk.metrics, bulk.url) == (core.last_seen, core.metrics, core.url)
+    assert bulk.last_seen == datetime(2026, 11, 25, 0, 0, 0, tzinfo=UTC) and bulk.metrics["备注"] == "“引号”"
+    assert (untouched.url, untouched.metrics) == ("u", {"play": 2})
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT last_seen FROM post WHERE id IN (?, ?)", tuple(ids[:2])).scalars()
+            assert set(stored) == {"2026-11-25 00:00:00.000000"}
