@@ -181,7 +181,8 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
             return [], [], _has_unattached_qq_cue(text)
         scans = {name: [(m.start(), m.end(), m.group()) for m in rx.finditer(text)] for name, rx in _SCANS}
     homophones = _homophone_phones(norm) if "电话" in text or "号码" in text or "手机" in text else []
-    if not (scans["tld"] or scans["wx_suffix"] or scans["wx_cue"] or "@" in text
+    colon_ids = "_" in text and ":" in text
+    if not (scans["tld"] or scans["wx_suffix"] or scans["wx_cue"] or "@" in text or colon_ids
             or any(len(run) >= 5 for _, _, run in scans["run"])):  # nothing below would find anything
         return homophones, [], _unattached_qq_cue(text, scans["qq"])
     segments = _segment_bounds(text)
@@ -211,6 +212,8 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
         if free(start, end):
             add("url", _link_value(norm, start, end), start, end, start)
     _find_wechat(text, segments, free, add, scans["wx_suffix"], scans["wx_cue"])
+    if colon_ids:
+        _find_colon_ids(text, free, add)
     bare = _find_numbers(text, segments, free, add, scans["run"])
     if "同" in text:  # "138 0214 6679（同微信）": the number is also the WeChat id
         found += [c._replace(type="wechat") for c in found
@@ -279,6 +282,13 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes
             continue
         cue = _WX_CUE_WORD_RE.match(cue_text)
         cue_word = cue.group(1) if cue else cue_text
+        kind = "wechat"
+        if cue_text[0] == "号":  # (a bare 号 reads as gap, not as the cue word: _WX_GAP holds it)
+            before = text[max(0, m_start - 4):m_start]
+            if _NOT_AN_ACCOUNT_BEFORE_RE.search(before):  # "型号：rx100m7", "订单号：…"
+                continue
+            if _HANDLE_BEFORE_RE.search(before):  # "快手号：ks_fancui88": an account on another platform
+                kind = "other"
         weak = cue_word in _WX_WEAK_CUES
         if not (_WX_ID_RE.fullmatch(ident) or not weak and _WX_DIGIT_ID_RE.fullmatch(ident)):
             continue
@@ -286,9 +296,36 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes
                          or cue_word in _PLUS_CUES and ident not in _CHANNEL_WORDS):
             continue
         if free(start, end):
-            add("wechat", ident, start, end, m_start)
+            add(kind, ident, start, end, m_start)
             if not weak:  # a list after a named channel: "微信号：zwgh_168、tingcui-vip、Anhe_YouHua"
                 _more_wechat_ids(text, end, seg_end, free, add)
+
+
+# An account-shaped id with an underscore right after a colon, whatever introduces it ("模板购买：lulu_moban",
+# "拉你进群：qun_tingcui2025", "🌿泡泡：yu_qi_zhushou"): in these posts such a thing is a WeChat id, unless the
+# words before the colon name another channel (a Douyin or Xiaohongshu handle, a mailbox, a Telegram name).
+_COLON_ID_RE = re.compile(r":\s*([a-z][a-z0-9\-]*_[a-z0-9_\-]*[a-z0-9])(?![a-z0-9_\-@.])")
+_OTHER_CHANNEL_BEFORE_RE = re.compile(
+    r"(?:抖音|抖|dy|快手|ks|小红书|红书|b站|微博|tg|telegram|飞机|纸飞机|邮箱|email|mail|qq|企鹅|推特|twitter|ins|用户名|账户|密码)"
+    r"[^,。!?;\n:]{0,4}$")
+
+
+def _find_colon_ids(text: str, free, add) -> None:
+    for m in _COLON_ID_RE.finditer(text):
+        ident, start, end = m.group(1), m.start(1), m.end(1)
+        if not 6 <= len(ident) <= 20 or not free(m.start(), end):
+            continue
+        colon = m.start()
+        if _OTHER_CHANNEL_BEFORE_RE.search(text, max(0, colon - 10), colon) or (
+                text[colon - 1:colon] == "号" and _NOT_AN_ACCOUNT_BEFORE_RE.search(text, max(0, colon - 5), colon - 1)):
+            continue
+        add("wechat", ident, start, end, m.start())
+
+
+# before a bare 号 cue: the number of a thing, not an account; or an account on another platform (the corpus
+# labels those "other")
+_NOT_AN_ACCOUNT_BEFORE_RE = re.compile(r"(?:型|编|订单|单|批|序列|货|车牌|房|学|工|证件|身份证|账|卡)$")
+_HANDLE_BEFORE_RE = re.compile(r"(?:抖音|快手|小红书|红书|dy|ks|微博|b站)$")
 
 
 # _LIST_SEP_RE (QQ numbers) without the comma: after a WeChat id a comma starts a new clause more often than

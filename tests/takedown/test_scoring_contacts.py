@@ -141,6 +141,13 @@ TESTS_DATA = Path(__file__).resolve().parent / "data"  # test sets: never traine
         ("表单：wj-form.cn/s/8kd2Lm", [("url", "wj-form.cn/s/8kd2Lm")]),
         # digits written as characters that sound like them, right after a phone cue
         ("电话：幺伞酒 扒舞溜思 灵尔妻依（懂的都懂）", [("phone", "13985640271")]),
+        # an account-shaped id with an underscore right after a colon, whatever the words before it
+        ("模板购买：lulu_moban", [("wechat", "lulu_moban")]),
+        ("有需要的朋友加我，我拉你进群：qun_tingcui2025", [("wechat", "qun_tingcui2025")]),
+        ("可以找她，她人很好：ZHOU_xiaoyu_fz", [("wechat", "zhou_xiaoyu_fz")]),
+        # an account on another platform is a contact of type "other", as the corpus labels it
+        ("快手号：ks_fancui88", [("other", "ks_fancui88")]),
+        ("小红书号：lulu_moban 每天更新", [("other", "lulu_moban")]),
     ],
 )
 def test_contacts_are_found_and_normalised(text, expected):
@@ -174,6 +181,11 @@ def test_contacts_are_found_and_normalised(text, expected):
         "V号倒过来写：8102_gnahz",
         "➕ wechat 聊",
         "我们团队有3000 人，欢迎加入",
+        # after a colon: the number of a thing, an id without an underscore, a file name, a path
+        "型号：rx100m7，九成新",
+        "订单号：ab_20240511x",
+        "附件：report_2024.pdf",
+        "路径：/data/export_all",
     ],
 )
 def test_numbers_that_are_not_contacts_are_ignored(text):
@@ -307,7 +319,8 @@ def test_contact_f1_is_at_least_0_95(path):
     ("typical-holdout-1.jsonl", 0.95),
     # regression guards below the issue's 0.95, at what the first blind runs measured less a little: 0.907
     # (holdout 10, whose writer left service hotlines out, which the corpus labels as phones), 0.921
-    # (holdout 11, whose writer typed hotlines "other"), 0.947 (holdout 12)
+    # (holdout 11, whose writer typed hotlines "other"), 0.947 (holdout 12; 0.957 after ids after a colon and
+    # other platforms' handles, changes made for holdouts 7 and 9 without reading holdout 12)
     ("adversarial-holdout-10.jsonl", 0.92),
     ("adversarial-holdout-11.jsonl", 0.92),
     ("adversarial-holdout-12.jsonl", 0.93),
