@@ -1,7 +1,9 @@
 """api-mode crawl: 2,000 Bilibili result pages from the emulator, fetched, parsed, scored and stored.
 
 Baseline, same run: a bare async httpx loop fetching the same 2,000 signed pages with the same concurrency and
-doing nothing with them. Target: the crawl reaches ≥ 0.5 of the baseline's page rate.
+doing nothing with them. Target: the crawl reaches ≥ 0.5 of the baseline's page rate. After an untimed pass that
+warms the emulator, three rounds of each, alternating, and their medians: on a shared two-core machine one round
+of either side varied by a third.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +27,7 @@ from takedown.db import make_engine
 from takedown.models import CrawlRun
 
 CONCURRENCY = 8
+ROUNDS = 3
 PAGES_PER_KEYWORD = 50  # Bilibili's cap: 50 pages of 20
 SEED_WORDS = ("债务优化", "征信修复", "停息挂账", "协商还款", "个性化分期", "债务重组", "债务托管", "债务协商")
 
@@ -80,15 +84,26 @@ def _crawl(base: str, keywords: list[str], database_url: str) -> CrawlRun:
 
 def run(quick: bool = False) -> list[Figure]:
     pages = 200 if quick else 2000
+    rounds = 1 if quick else ROUNDS
     keywords = keywords_for(pages)
+    baselines, crawls = [], []
     with running(seed=3, size=100_000) as base, tempfile.TemporaryDirectory() as tmp:
-        baseline_rate, fetched = asyncio.run(_baseline(base, keywords, pages))
-        run_ = _crawl(base, keywords, f"sqlite:///{tmp}/crawl.db")
-    seconds = (run_.finished_at - run_.started_at).total_seconds()
-    page_rate = run_.pages / seconds
-    post_rate = run_.posts_seen / seconds
+        # the emulator builds each result page once and keeps it: an untimed pass first, so that no side
+        # is measured against a cold emulator. Then the two alternate, each crawl into a new database: a shared
+        # machine's slow minute then falls on both sides, and the medians are compared
+        asyncio.run(_baseline(base, keywords, pages))
+        for i in range(rounds):
+            baselines.append(asyncio.run(_baseline(base, keywords, pages)))
+            crawls.append(_crawl(base, keywords, f"sqlite:///{tmp}/crawl-{i}.db"))
+    baseline_rate = statistics.median(rate for rate, _ in baselines)
+    fetched = baselines[0][1]
+    seconds = [(r.finished_at - r.started_at).total_seconds() for r in crawls]
+    page_rate = statistics.median(r.pages / s for r, s in zip(crawls, seconds, strict=True))
+    post_rate = statistics.median(r.posts_seen / s for r, s in zip(crawls, seconds, strict=True))
+    note = f", median of {rounds} alternating rounds" if rounds > 1 else ""
     return [
-        Figure(f"crawl_api_{run_.pages}_pages", page_rate, "pages/s", baseline_rate,
-               f"bare httpx loop, {fetched} pages", target="ratio >= 0.5", met=page_rate / baseline_rate >= 0.5),
+        Figure(f"crawl_api_{crawls[0].pages}_pages", page_rate, "pages/s", baseline_rate,
+               f"bare httpx loop, {fetched} pages{note}", target="ratio >= 0.5",
+               met=page_rate / baseline_rate >= 0.5),
         Figure("crawl_api_posts", post_rate, "posts/s", baseline_rate * 20, "baseline pages/s x 20"),
     ]
