@@ -284,11 +284,10 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes
         cue_word = cue.group(1) if cue else cue_text
         kind = "wechat"
         if cue_text[0] == "号":  # (a bare 号 reads as gap, not as the cue word: _WX_GAP holds it)
-            before = text[max(0, m_start - 4):m_start]
-            if _NOT_AN_ACCOUNT_BEFORE_RE.search(before):  # "型号：rx100m7", "订单号：…"
+            if _numbers_a_thing(text, m_start):  # "型号：rx100m7", "订单号：…"
                 continue
-            if _HANDLE_BEFORE_RE.search(before):  # "快手号：ks_fancui88": an account on another platform
-                kind = "other"
+            if _HANDLE_BEFORE_RE.search(text, max(0, m_start - 4), m_start):  # "快手号：ks_fancui88"
+                kind = "other"  # an account on another platform
         weak = cue_word in _WX_WEAK_CUES
         if not (_WX_ID_RE.fullmatch(ident) or not weak and _WX_DIGIT_ID_RE.fullmatch(ident)):
             continue
@@ -301,31 +300,37 @@ def _find_wechat(text: str, segments: list[tuple[int, int]], free, add, suffixes
                 _more_wechat_ids(text, end, seg_end, free, add)
 
 
+# Other platforms, whose accounts the corpus labels "other"
+_PLATFORMS = "抖音|快手|小红书|红书|dy|ks|微博|b站"
+# before a bare 号 cue: the number of a thing, not an account; or an account on another platform
+_NOT_AN_ACCOUNT_BEFORE_RE = re.compile(r"(?:型|编|订单|单|批|序列|货|车牌|房|学|工|证件|身份证|账|卡)$")
+_HANDLE_BEFORE_RE = re.compile(rf"(?:{_PLATFORMS})$")
+
+
+def _numbers_a_thing(text: str, hao: int) -> bool:
+    """Whether the 号 at `hao` numbers a thing (型号, 订单号, 学号 …) rather than naming an account."""
+    return _NOT_AN_ACCOUNT_BEFORE_RE.search(text, max(0, hao - 4), hao) is not None
+
+
 # An account-shaped id with an underscore right after a colon, whatever introduces it ("模板购买：lulu_moban",
 # "拉你进群：qun_tingcui2025", "🌿泡泡：yu_qi_zhushou"): in these posts such a thing is a WeChat id, unless the
 # words before the colon name another channel (a Douyin or Xiaohongshu handle, a mailbox, a Telegram name).
 _COLON_ID_RE = re.compile(r":\s*([a-z][a-z0-9\-]*_[a-z0-9_\-]*[a-z0-9])(?![a-z0-9_\-@.])")
 _OTHER_CHANNEL_BEFORE_RE = re.compile(
-    r"(?:抖音|抖|dy|快手|ks|小红书|红书|b站|微博|tg|telegram|飞机|纸飞机|邮箱|email|mail|qq|企鹅|推特|twitter|ins|用户名|账户|密码)"
+    rf"(?:{_PLATFORMS}|抖|tg|telegram|飞机|纸飞机|邮箱|email|mail|qq|企鹅|推特|twitter|ins|用户名|账户|密码)"
     r"[^,。!?;\n:]{0,4}$")
 
 
 def _find_colon_ids(text: str, free, add) -> None:
     for m in _COLON_ID_RE.finditer(text):
         ident, start, end = m.group(1), m.start(1), m.end(1)
-        if not 6 <= len(ident) <= 20 or not free(m.start(), end):
-            continue
         colon = m.start()
-        if _OTHER_CHANNEL_BEFORE_RE.search(text, max(0, colon - 10), colon) or (
-                text[colon - 1:colon] == "号" and _NOT_AN_ACCOUNT_BEFORE_RE.search(text, max(0, colon - 5), colon - 1)):
+        if not 6 <= len(ident) <= 20 or not free(colon, end):
             continue
-        add("wechat", ident, start, end, m.start())
-
-
-# before a bare 号 cue: the number of a thing, not an account; or an account on another platform (the corpus
-# labels those "other")
-_NOT_AN_ACCOUNT_BEFORE_RE = re.compile(r"(?:型|编|订单|单|批|序列|货|车牌|房|学|工|证件|身份证|账|卡)$")
-_HANDLE_BEFORE_RE = re.compile(r"(?:抖音|快手|小红书|红书|dy|ks|微博|b站)$")
+        if _OTHER_CHANNEL_BEFORE_RE.search(text, max(0, colon - 10), colon) or (
+                text[colon - 1:colon] == "号" and _numbers_a_thing(text, colon - 1)):
+            continue
+        add("wechat", ident, start, end, colon)
 
 
 # _LIST_SEP_RE (QQ numbers) without the comma: after a WeChat id a comma starts a new clause more often than
