@@ -206,11 +206,10 @@ class SegmentFacts:
         norm, hits, points, topic, weak, quotes, (found, bare, qq_cue), pieces = pre
         ntext = norm.text
         self.field, self.text, self.ntext = field, text, ntext
-        # what the learned model makes of this field value: (contribution to its logit, [(sort key, (field,
-        # quote), reason) of its strongest n-grams]), filled in by the cache for a batch of new values at once
-        # the learned model's reading: (dot, squared norm, [(-|weight|, (field, quote), weight)] of its strongest
-        # n-grams), unnormalised (see model.py; the record divides by its norm)
-        self.model_part: tuple[float, float, list[tuple[float, tuple[str, str], float]]] | None = None
+        # the learned model's reading, filled in by the cache for a batch of new values at once: (dot, squared
+        # norm, [(-|weight|, (field, quote), weight)] of its strongest n-grams, topic dot), unnormalised (see
+        # model.py; the record divides by its norm)
+        self.model_part: tuple[float, float, list[tuple[float, tuple[str, str], float]], float] | None = None
         self.norm: Normalised | None = norm if keep_norm else None
         if field == "comments":
             self.author_comment = bool(_AUTHOR_COMMENT_RE.match(text.lower()))
@@ -588,13 +587,14 @@ class Tally:
     each tally's, sorted and without repeats, which the record's stable sort and `dedupe_reasons` read as
     they would the unsorted whole (a repeat within a run is dropped in any case)."""
 
-    __slots__ = ("size", "flags", "parts", "norms", "per_rule", "items", "model_items", "quotable", "quoted",
+    __slots__ = ("size", "flags", "parts", "norms", "topics", "per_rule", "items", "model_items", "quotable", "quoted",
                  "ev_values", "counts", "weak", "with_contacts")
 
     size: int  # field values tallied
     flags: int
     parts: list[float]  # the model's n-gram dot product of each value that has one, in order
     norms: list[float]  # and its squared norm
+    topics: list[float]  # and its topic dot product
     per_rule: dict[str, tuple[float, int, float]]  # rule id -> SegmentFacts.rule_best entry
     items: list[tuple[float, tuple[str, str, str], Reason]]  # reasons, as SegmentFacts.reasons
     model_items: list[tuple[float, tuple[str, str], float]]  # the model's n-grams, as SegmentFacts.model_part
@@ -611,6 +611,7 @@ def tally(parts: list) -> Tally:
     flags = 0
     ngram: list[float] = []
     norms: list[float] = []
+    topics: list[float] = []
     per_rule: dict[str, tuple[float, int, float]] = {}
     get = per_rule.get
     items: list[tuple[float, tuple[str, str, str], Reason]] = []
@@ -626,6 +627,7 @@ def tally(parts: list) -> Tally:
             flags |= p.flags
             ngram += p.parts
             norms += p.norms
+            topics += p.topics
             for rid, best in p.per_rule.items():
                 old = get(rid)
                 if old is None or best[0] > old[0]:
@@ -653,6 +655,7 @@ def tally(parts: list) -> Tally:
         if part is not None:
             ngram.append(part[0])
             norms.append(part[1])
+            topics.append(part[3])
             if part[2]:
                 model_items += part[2]
         if p.reasons:
@@ -678,7 +681,7 @@ def tally(parts: list) -> Tally:
             with_contacts.append((i, p))
         i += 1
     t = Tally()
-    t.size, t.flags, t.parts, t.norms, t.per_rule = i, flags, ngram, norms, per_rule
+    t.size, t.flags, t.parts, t.norms, t.topics, t.per_rule = i, flags, ngram, norms, topics, per_rule
     t.items, t.model_items = items, model_items
     t.quotable, t.quoted, t.ev_values = quotable, quoted, ev_values
     t.counts = [spaced, symbols, splits, zero_width, fullwidth]

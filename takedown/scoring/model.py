@@ -9,9 +9,18 @@ unnormalised dot product with the coefficients and its squared norm, and the rec
 sum(dots) / sqrt(sum(squared norms)). (A vector per field, each normalised on its own, gave a short field
 such as an author's name as much weight as the whole description, and ranked worse on every adversarial set.)
 
+    topic        = sigmoid(topic intercept + topic coef . tfidf(record))
+    rule features: debt_topic raised to at least `topic`
     model logit  = intercept + coef . tfidf(record) + rule_coef . rule features
     rule logit   = the rules' fitted combination (see scorer.Weights)
     score        = sigmoid(a * rule logit + b * model logit + c)     (a, b, c: see training.py)
+
+The topic is a second logistic regression over the same n-grams: is the post about personal debt at all
+(promotions, warnings, news, lenders' notices, debtors' stories) or not (a used-camera sale, a cooking video
+that shares a word). The rules' own topic test (words from their topic list) misses promotions that name no
+debt word the rules know, and the feature then pulled them down with the off-topic sales; the learned topic
+reads the words around them too. It can only raise the rules' answer, never lower it, and only when it is
+confident (topic_min: see training.TrainConfig).
 """
 
 from __future__ import annotations
@@ -29,7 +38,7 @@ import numpy as np
 from takedown.scoring.errors import ConfigError
 from takedown.scoring.ngrams import code_of, doc_codes, sublinear_tf
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2  # 2: the n-grams carry topic coefficients, and the artifact a topic intercept
 MODEL_FILE = "model.json"
 TOP_FEATURES = 3  # model features listed among a score's reasons
 # Fields the n-grams do not read (the rules still do). Hashtags say what a post is about, not whether it sells:
@@ -44,31 +53,33 @@ class ModelError(ConfigError):
 
 
 class NgramModel:
-    """n-gram -> (idf, coefficient) over char n-grams of lengths ngram_range (at most 3). `batch` reads many
-    texts at once with numpy (see ngrams.py): sublinear tf x idf over the vocabulary, dot the coefficients, and
-    the squared norm, both before normalising (the record's fields are normalised together: `ngram_logit`);
-    n-grams outside the vocabulary count for nothing (as in TfidfVectorizer)."""
+    """n-gram -> (idf, coefficient, topic coefficient) over char n-grams of lengths ngram_range (at most 3).
+    `batch` reads many texts at once with numpy (see ngrams.py): sublinear tf x idf over the vocabulary, dot the
+    coefficients, dot the topic coefficients, and the squared norm, all before normalising (the record's fields
+    are normalised together: `ngram_logit`); n-grams outside the vocabulary count for nothing (as in
+    TfidfVectorizer)."""
 
-    __slots__ = ("ngram_range", "table", "_keys", "_idf", "_coef", "_grams", "_multi", "_lookup")
+    __slots__ = ("ngram_range", "table", "_keys", "_idf", "_coef", "_topic", "_grams", "_multi", "_lookup")
 
-    def __init__(self, ngram_range: tuple[int, int], table: dict[str, tuple[float, float]]) -> None:
+    def __init__(self, ngram_range: tuple[int, int], table: dict[str, tuple[float, float, float]]) -> None:
         self.ngram_range = (int(ngram_range[0]), int(ngram_range[1]))
         self.table = table
         self._keys: np.ndarray | None = None
 
     def _build(self) -> None:
-        items = sorted((code_of(g), g, idf, coef) for g, (idf, coef) in self.table.items())
-        self._keys = np.array([c for c, _, _, _ in items], dtype=np.uint64)
-        self._grams = [g for _, g, _, _ in items]
-        self._idf = np.array([i for _, _, i, _ in items], dtype=np.float64)
-        self._coef = np.array([c for _, _, _, c in items], dtype=np.float64)
+        items = sorted((code_of(g), g, idf, coef, topic) for g, (idf, coef, topic) in self.table.items())
+        self._keys = np.array([c for c, _, _, _, _ in items], dtype=np.uint64)
+        self._grams = [g for _, g, _, _, _ in items]
+        self._idf = np.array([i for _, _, i, _, _ in items], dtype=np.float64)
+        self._coef = np.array([c for _, _, _, c, _ in items], dtype=np.float64)
+        self._topic = np.array([t for _, _, _, _, t in items], dtype=np.float64)
         self._multi = np.array([len(g) > 1 for g in self._grams], dtype=bool)
         self._lookup = CodeTable.build(self._keys)
 
     def batch(self, texts: Sequence[str], floor: float = 0.0
-              ) -> list[tuple[float, float, list[tuple[str, float]]]]:
+              ) -> list[tuple[float, float, list[tuple[str, float]], float]]:
         """For each text: (coef . tf-idf, |tf-idf|^2, [(n-gram, contribution) of its strongest n-grams of two or
-        more characters, strongest first]), all unnormalised, leaving out of the n-grams those whose
+        more characters, strongest first], topic coef . tf-idf), all unnormalised, leaving out of the n-grams those whose
         contribution to the text's own normalised vector is weaker than `floor`: in a record, whose norm is at
         least the text's, they are weaker still."""
         n = len(texts)
@@ -80,7 +91,7 @@ class NgramModel:
         tops: list[list[tuple[str, float]]] = [[] for _ in range(n)]
         codes, docs = doc_codes(texts, self.ngram_range)
         if not len(keys) or not len(codes):
-            return [(0.0, 0.0, t) for t in tops]
+            return [(0.0, 0.0, t, 0.0) for t in tops]
         if self._lookup is not None:
             pos = self._lookup.find(codes)
             hit = pos >= 0
@@ -95,6 +106,7 @@ class NgramModel:
         norm2 = np.bincount(docs, weights=v * v, minlength=n)
         p = v * self._coef[pos]
         totals = np.bincount(docs, weights=p, minlength=n).tolist()
+        topics = np.bincount(docs, weights=v * self._topic[pos], minlength=n).tolist()
         keep = np.flatnonzero((p != 0) & self._multi[pos])
         if len(keep):
             d, pp = docs[keep], p[keep]
@@ -120,7 +132,7 @@ class NgramModel:
                 sel = sel[a[sel] >= a_floor[sel]]
             for di, k, c in zip(d[sel].tolist(), kept_pos[sel].tolist(), pp[sel].tolist(), strict=True):
                 tops[di].append((grams[k], c))
-        return list(zip(totals, norm2.tolist(), tops, strict=True))
+        return list(zip(totals, norm2.tolist(), tops, topics, strict=True))
 
 
 def ngram_logit(dots: Sequence[float], norms: Sequence[float]) -> tuple[float, float]:
@@ -222,10 +234,22 @@ class Artifact:
     rule_coef: tuple[float, ...]  # model coefficients of the rule features (already multiplied by the scale)
     intercept: float
     stack: Stack
+    # the topic model's intercept (its coefficients are the n-grams' third value); None: no topic model (its
+    # training data had no off-topic examples), the rules' topic test stands alone
+    topic_intercept: float | None
+    topic_min: float  # a topic probability below this counts as none (see training.TrainConfig)
     meta: dict[str, Any] = field(default_factory=dict)  # training set, cross-validated metrics, time
 
-    def model_logit(self, ngram_sum: float, features: Sequence[float]) -> float:
-        return self.intercept + ngram_sum + sum(w * x for w, x in zip(self.rule_coef, features, strict=True))
+    def topic(self, topic_dots: Sequence[float], inv_norm: float) -> float | None:
+        """The probability that a record is about personal debt at all, from its fields' `NgramModel.batch`
+        topic dots (added up one by one in order, as `ngram_logit` does) and 1 / its norm; None without a
+        topic model."""
+        if self.topic_intercept is None:
+            return None
+        dot = 0.0
+        for x in topic_dots:
+            dot += x
+        return topic_probability(self.topic_intercept, dot * inv_norm, self.topic_min)
 
     # ------------------------------------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
@@ -239,7 +263,10 @@ class Artifact:
                 "ngram_range": list(self.ngrams.ngram_range),
                 "intercept": self.intercept,
                 "rule_coef": list(self.rule_coef),
-                "ngrams": {g: [round(idf, 6), round(c, 6)] for g, (idf, c) in self.ngrams.table.items()},
+                "ngrams": {g: [round(idf, 6), round(c, 6), round(t, 6)]
+                           for g, (idf, c, t) in self.ngrams.table.items()},
+                "topic_intercept": self.topic_intercept,
+                "topic_min": self.topic_min,
             },
             "stack": {"rule": self.stack.rule, "model": self.stack.model, "intercept": self.stack.intercept},
             "meta": self.meta,
@@ -252,13 +279,15 @@ class Artifact:
                 raise ModelError(f"{source}: unknown artifact format {data.get('format')!r}")
             m = data["model"]
             lo, hi = m["ngram_range"]
-            table = {g: (float(v[0]), float(v[1])) for g, v in m["ngrams"].items()}
+            table = {g: (float(v[0]), float(v[1]), float(v[2])) for g, v in m["ngrams"].items()}
+            topic = m["topic_intercept"]
             st = data["stack"]
             return cls(
                 version=str(data["version"]), code_hash=str(data["code_hash"]), data_hash=str(data["data_hash"]),
                 rule_weights=dict(data["rule_weights"]), ngrams=NgramModel((int(lo), int(hi)), table),
                 rule_coef=tuple(float(x) for x in m["rule_coef"]), intercept=float(m["intercept"]),
                 stack=Stack(float(st["rule"]), float(st["model"]), float(st["intercept"])),
+                topic_intercept=None if topic is None else float(topic), topic_min=float(m["topic_min"]),
                 meta=dict(data.get("meta") or {}),
             )
         except (KeyError, TypeError, ValueError) as exc:
@@ -272,6 +301,12 @@ class Artifact:
         except (OSError, ValueError) as exc:
             raise ModelError(f"{path}: cannot read the model: {exc}") from exc
         return cls.from_dict(data, str(path))
+
+
+def topic_probability(intercept: float, dot: float, minimum: float) -> float:
+    """The topic model's probability, 0 below `minimum`: only a confident reading raises debt_topic."""
+    p = sigmoid(intercept + dot)
+    return p if p >= minimum else 0.0
 
 
 def sigmoid(z: float) -> float:

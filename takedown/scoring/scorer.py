@@ -62,6 +62,7 @@ from takedown.scoring.store import ModelStore
 
 log = logging.getLogger(__name__)
 _FIRST = itemgetter(0)
+_TOPIC = FEATURES.index("debt_topic")
 
 DEFAULT_WEIGHTS_PATH = Path(__file__).with_name("weights.json")
 BATCH = 1000  # records whose new field values the model reads in one pass
@@ -231,11 +232,12 @@ class Scorer:
     def _logits(self, t: Tally, features: list[float]) -> tuple[float, float | None, float]:
         """(rule logit, model logit or None, 1 / the record's n-gram norm)."""
         w = self.weights
-        rule_z = w.intercept + sum(map(mul, w.coefficients, features))
         model = self.model
         if model is None:
-            return rule_z, None, 0.0
+            return w.intercept + sum(map(mul, w.coefficients, features)), None, 0.0
         ngram, inv = ngram_logit(t.parts, t.norms)
+        features = _with_topic(features, model.topic(t.topics, inv))
+        rule_z = w.intercept + sum(map(mul, w.coefficients, features))
         return rule_z, model.intercept + ngram + sum(map(mul, model.rule_coef, features)), inv
 
     # ------------------------------------------------------------------------------------- internals
@@ -272,23 +274,26 @@ class Scorer:
         features = features_of(rules, quotable, quoted, ev_values, counts, contacts, on_topic)[1]
 
         w = self.weights
+        model = self.model
+        if model is not None:
+            part0, part1 = title.model_part, desc.model_part
+            # in the record's order, as tally() has them
+            dots, norms, topics = profile.parts, profile.norms, profile.topics
+            if part1 is not None:
+                dots, norms, topics = [part1[0], *dots], [part1[1], *norms], [part1[3], *topics]
+            if part0 is not None:
+                dots, norms, topics = [part0[0], *dots], [part0[1], *norms], [part0[3], *topics]
+            ngram, inv = ngram_logit(dots, norms)
+            features = _with_topic(features, model.topic(topics, inv))
         rule_z = w.intercept + sum(map(mul, w.coefficients, features))
         items = title.reasons + desc.reasons + profile.items
         if contacts:
             reasons = reasons_of(items, with_contacts, contacts)
         else:  # the three have different fields, and each is without repeats: no two items are the same
             reasons = dedupe_reasons(items, distinct=True)
-        model = self.model
         if model is None:
             score = sigmoid(rule_z)
         else:
-            part0, part1 = title.model_part, desc.model_part
-            dots, norms = profile.parts, profile.norms  # in the record's order, as tally() has them
-            if part1 is not None:
-                dots, norms = [part1[0], *dots], [part1[1], *norms]
-            if part0 is not None:
-                dots, norms = [part0[0], *dots], [part0[1], *norms]
-            ngram, inv = ngram_logit(dots, norms)
             model_z = model.intercept + ngram + sum(map(mul, model.rule_coef, features))
             score = sigmoid(model.stack.logit(rule_z, model_z))
             top = profile.model_items
@@ -314,6 +319,16 @@ class Scorer:
 
 _MODEL_EXPLANATION_POS = "学习模型：该用语常见于审核确认的代理维权推广内容。"
 _MODEL_EXPLANATION_NEG = "学习模型：该用语常见于防骗提醒、新闻或官方内容。"
+
+
+def _with_topic(features: list[float], topic: float | None) -> list[float]:
+    """The rule features with debt_topic raised to the learned topic probability where that is higher (a new
+    list: the caller's may be an Analysis's)."""
+    if topic is None or topic <= features[_TOPIC]:
+        return features
+    features = list(features)
+    features[_TOPIC] = topic
+    return features
 
 
 def _merge_rules(into: dict[str, tuple[float, int, float]], later: dict[str, tuple[float, int, float]]) -> None:
@@ -365,9 +380,9 @@ def _model_hook(model: Artifact):
 
     def hook(facts: list) -> None:
         facts = [f for f in facts if f.field not in FIELDS_NOT_READ]
-        for f, (dot, norm2, top) in zip(facts, ngrams.batch([f.ntext for f in facts], floor), strict=True):
+        for f, (dot, norm2, top, topic) in zip(facts, ngrams.batch([f.ntext for f in facts], floor), strict=True):
             if not top:
-                f.model_part = (dot, norm2, [])
+                f.model_part = (dot, norm2, [], topic)
                 continue
             norm = f.norm
             items = []
@@ -381,7 +396,7 @@ def _model_hook(model: Artifact):
                     items.append((-abs(u), (f.field, quote), u))
             # sorted (stably) and without repeats beforehand: _top_model_reasons then reads them the same way
             items.sort(key=_FIRST)
-            f.model_part = (dot, norm2, first_of_each(items))
+            f.model_part = (dot, norm2, first_of_each(items), topic)
 
     return hook
 

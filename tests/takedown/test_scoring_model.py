@@ -24,8 +24,10 @@ from takedown.ingest import Ingestor
 from takedown.models import Post, Review, ReviewState, User
 from takedown.records import AuthorRecord, PostRecord
 from takedown.scoring import Scorer
+from takedown.scoring.analysis import FEATURES
 from takedown.scoring.evaluate import average_precision, precision_at, recall_at_precision
 from takedown.scoring.model import Artifact
+from takedown.scoring.scorer import Weights
 from takedown.scoring.store import ModelStore
 from takedown.scoring.training import (
     ADVERSARIAL_DIR,
@@ -37,6 +39,7 @@ from takedown.scoring.training import (
     out_of_fold,
     prepare,
     review_records,
+    topic_label,
     train,
     training_set,
 )
@@ -263,14 +266,61 @@ def test_the_stack_is_fitted_on_the_calibration_set_when_given(corpus):
 def test_the_ngram_logit_normalises_over_the_whole_record(default_model):
     """Reference computation by hand from the artifact's table: sublinear tf x idf of each field's n-grams
     (lengths 1-3), the record's vector the sum of its fields' (hashtags left out), one l2 norm for the
-    record."""
+    record; the learned topic over the same vector raises debt_topic, for the rules' logit and the model's."""
     scorer = Scorer(model=default_model)
     record = {"id": "n1", "title": "停息挂账找我们", "desc": "专业协商还款，加微信 abc12345 咨询",
               "hashtags": ["停息挂账"], "author_name": "法务小王", "author_bio": "十年经验", "comments": []}
+    _assert_logits_by_hand(scorer, default_model, record)
+
+
+def test_the_learned_topic_raises_debt_topic_where_the_rules_topic_words_miss(default_model):
+    """A warning about fake customer service names no debt word the rules' topic list knows: the rules call it
+    off-topic, the learned topic (confident, over topic_min) calls it on-topic, and the features say so."""
+    scorer = Scorer(model=default_model)
+    record = {"id": "t1", "title": "接到自称客服的电话要当心",
+              "desc": "真正的客服会准确说出你的借款信息，但不会让你转账到个人账户，也不会让你加个人微信。",
+              "hashtags": [], "author_name": "", "author_bio": "", "comments": []}
+    assert scorer.analyse(record).features[FEATURES.index("debt_topic")] == 0.0
+    assert _assert_logits_by_hand(scorer, default_model, record) >= default_model.topic_min > 0.5
+
+
+def test_an_unsure_topic_reading_raises_nothing(default_model):
+    """Below topic_min the learned topic counts as none: a short sale with a WeChat id (whose contact words
+    promotions share) stays off-topic and out of the queue."""
+    scorer = Scorer(model=default_model)
+    record = {"id": "t2", "title": "", "desc": "九成新，加微信 cam_2024 详聊", "hashtags": [], "author_name": "",
+              "author_bio": "", "comments": []}
+    assert _assert_logits_by_hand(scorer, default_model, record) == 0.0
+    assert scorer.score_one(record).score < 0.5
+
+
+def test_the_topic_model_learns_from_the_categories_it_can_be_sure_of():
+    assert topic_label("unrelated", 0) == 0 and topic_label("offtopic_contact", 0) == 0
+    assert topic_label("warning", 0) == 1 and topic_label("official", 0) == 1 and topic_label("victim", 0) == 1
+    assert topic_label("promo_evasive", 1) == 1 and topic_label("review_confirmed", 1) == 1
+    # a rejected post, or a negative nobody categorised, may be a warning or a cooking video
+    assert topic_label("review_rejected", 0) is None and topic_label("", 0) is None
+
+
+def test_without_off_topic_examples_there_is_no_topic_model_and_the_rules_topic_stands(corpus):
+    on_topic = [r for r in corpus if topic_label(r["category"], r["label"]) == 1]
+    model = train(on_topic, config=replace(DEFAULT_CONFIG, folds=2))
+    assert model.topic_intercept is None
+    assert {t for _, _, t in model.ngrams.table.values()} == {0.0}
+    assert Artifact.from_dict(json.loads(json.dumps(model.to_dict()))).topic_intercept is None
+    scorer = Scorer(model=model)
+    record = {"id": "t3", "title": "接到自称客服的电话要当心", "desc": "真正的客服不会让你加个人微信。"}
     analysis = scorer.analyse(record)
-    table = default_model.ngrams.table
-    dot = norm2 = 0.0
-    assert ("hashtags", "停息挂账") in analysis.texts
+    weights = Weights.from_dict(model.rule_weights)
+    assert scorer.logits(analysis)[0] == pytest.approx(weights.intercept + sum(
+        c * f for c, f in zip(weights.coefficients, analysis.features, strict=True)), rel=1e-9)
+
+
+def _assert_logits_by_hand(scorer: Scorer, model: Artifact, record: dict) -> float:
+    """Checks both logits and the score of `record` against a computation by hand; returns the topic."""
+    analysis = scorer.analyse(record)
+    table = model.ngrams.table
+    dot = norm2 = topic_dot = 0.0
     for field, text in analysis.texts:
         if field == "hashtags":
             continue
@@ -280,17 +330,25 @@ def test_the_ngram_logit_normalises_over_the_whole_record(default_model):
                 counts[text[i:i + n]] = counts.get(text[i:i + n], 0) + 1
         for gram, count in counts.items():
             if gram in table:
-                idf, coef = table[gram]
+                idf, coef, topic_coef = table[gram]
                 v = (1.0 + math.log(count)) * idf
                 dot += v * coef
+                topic_dot += v * topic_coef
                 norm2 += v * v
+    topic = 1 / (1 + math.exp(-(model.topic_intercept + topic_dot / math.sqrt(norm2))))
+    topic = topic if topic >= model.topic_min else 0.0
+    features = list(analysis.features)
+    at = FEATURES.index("debt_topic")
+    features[at] = max(features[at], topic)
     rule_z, model_z = scorer.logits(analysis)
-    features = analysis.features
-    expected = default_model.intercept + dot / math.sqrt(norm2) + sum(
-        c * f for c, f in zip(default_model.rule_coef, features, strict=True))
-    assert model_z == pytest.approx(expected, rel=1e-9)
+    weights = Weights.from_dict(model.rule_weights)
+    assert rule_z == pytest.approx(weights.intercept + sum(
+        c * f for c, f in zip(weights.coefficients, features, strict=True)), rel=1e-9)
+    assert model_z == pytest.approx(model.intercept + dot / math.sqrt(norm2) + sum(
+        c * f for c, f in zip(model.rule_coef, features, strict=True)), rel=1e-9)
     assert scorer.score_one(record).score == pytest.approx(
-        1 / (1 + math.exp(-default_model.stack.logit(rule_z, model_z))), abs=1e-9)
+        1 / (1 + math.exp(-model.stack.logit(rule_z, model_z))), abs=1e-9)
+    return topic
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in ADVERSARIAL_DIR.glob("adversarial*.jsonl")))
