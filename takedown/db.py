@@ -147,7 +147,7 @@ def select_in(conn: Connection, sql: str, params: Sequence[Any], values: Sequenc
     for start in range(0, len(values), chunk):
         part = tuple(values[start:start + chunk])
         query = sql.replace("?", placeholder).format(", ".join([placeholder] * len(part)))
-        yield from conn.exec_driver_sql(query, prefix + part)
+        yield from conn.exec_driver_sql(query, prefix + part).fetchall()  # (one driver call, not one a row)
 
 
 def json_value(value: Any) -> Any:

@@ -19,7 +19,6 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -243,7 +242,8 @@ class Ingestor:
                     "post_id": post_ids[key],
                     "model_version": result.model_version,
                     "score": result.score,
-                    "reasons": [_reason_json(r) for r in result.reasons],
+                    # (orjson writes a Reason, a dataclass, as the object of its fields in their order)
+                    "reasons": result.reasons,
                     "created_at": now,
                 }
                 for key, (_, _, result) in scored.items()
@@ -421,7 +421,7 @@ class Ingestor:
             )
             if changed:
                 stmt = stmt.where(_POST.c.id.not_in(list(changed)))
-            for aid, top, total, n, n_confirmed in conn.execute(stmt):
+            for aid, top, total, n, n_confirmed in conn.execute(stmt).all():
                 out[aid] = (float(top), float(total), int(n), int(n_confirmed or 0))
             # an author whose contact (WeChat id, phone ...) appears in a confirmed post counts as confirmed
             ac, pc = AuthorContact.__table__, PostContact.__table__
@@ -517,16 +517,3 @@ def _risk(top: float, total: float, n: int, confirmed: int) -> float:
     once one of their posts is confirmed."""
     value = (top + total / n) / 2.0 if n else 0.0
     return max(value, CONFIRMED_AUTHOR_RISK) if confirmed else value
-
-
-@lru_cache(maxsize=50_000)
-def _reason_json(reason: Reason) -> dict[str, Any]:
-    """Cached: the reasons of an author's repeated bio or hashtags are the same objects post after post."""
-    return {
-        "rule": reason.rule,
-        "category": reason.category,
-        "field": reason.field,
-        "text": reason.text,
-        "weight": reason.weight,
-        "explanation": reason.explanation,
-    }
