@@ -62,7 +62,7 @@ from takedown.scoring.store import ModelStore
 
 log = logging.getLogger(__name__)
 _FIRST = itemgetter(0)
-_TOPIC = FEATURES.index("debt_topic")
+TOPIC_FEATURE = FEATURES.index("debt_topic")  # the feature the learned topic raises (with_topic)
 
 DEFAULT_WEIGHTS_PATH = Path(__file__).with_name("weights.json")
 BATCH = 1000  # records whose new field values the model reads in one pass
@@ -236,7 +236,7 @@ class Scorer:
         if model is None:
             return w.intercept + sum(map(mul, w.coefficients, features)), None, 0.0
         ngram, inv = ngram_logit(t.parts, t.norms)
-        features = _with_topic(features, model.topic(t.topics, inv))
+        features = with_topic(features, model.topic(t.topics, inv))
         rule_z = w.intercept + sum(map(mul, w.coefficients, features))
         return rule_z, model.intercept + ngram + sum(map(mul, model.rule_coef, features)), inv
 
@@ -284,7 +284,7 @@ class Scorer:
             if part0 is not None:
                 dots, norms, topics = [part0[0], *dots], [part0[1], *norms], [part0[3], *topics]
             ngram, inv = ngram_logit(dots, norms)
-            features = _with_topic(features, model.topic(topics, inv))
+            features = with_topic(features, model.topic(topics, inv))
         rule_z = w.intercept + sum(map(mul, w.coefficients, features))
         items = title.reasons + desc.reasons + profile.items
         if contacts:
@@ -321,13 +321,13 @@ _MODEL_EXPLANATION_POS = "学习模型：该用语常见于审核确认的代理
 _MODEL_EXPLANATION_NEG = "学习模型：该用语常见于防骗提醒、新闻或官方内容。"
 
 
-def _with_topic(features: list[float], topic: float | None) -> list[float]:
+def with_topic(features: list[float], topic: float | None) -> list[float]:
     """The rule features with debt_topic raised to the learned topic probability where that is higher (a new
-    list: the caller's may be an Analysis's)."""
-    if topic is None or topic <= features[_TOPIC]:
+    list: the caller's may be an Analysis's). Training reads its records the same way (training.logits)."""
+    if topic is None or topic <= features[TOPIC_FEATURE]:
         return features
     features = list(features)
-    features[_TOPIC] = topic
+    features[TOPIC_FEATURE] = topic
     return features
 
 

@@ -47,7 +47,7 @@ from takedown.scoring.model import (
     topic_probability,
 )
 from takedown.scoring.ngrams import doc_counts, gram_of, sublinear_tf
-from takedown.scoring.scorer import DEFAULT_WEIGHTS_PATH, Scorer, Weights
+from takedown.scoring.scorer import DEFAULT_WEIGHTS_PATH, TOPIC_FEATURE, Scorer, Weights, with_topic
 
 log = logging.getLogger(__name__)
 
@@ -262,9 +262,6 @@ class Parts:
     topic_min: float
 
 
-_TOPIC = FEATURES.index("debt_topic")
-
-
 def topic_label(category: str, label: int) -> int | None:
     """1 about personal debt, 0 not, None unknown: a rejected post or a negative without a category may be
     either (a warning or a cooking video)."""
@@ -344,7 +341,7 @@ def fit_parts(prep: Prepared, idx: Sequence[int], config: TrainConfig) -> Parts:
         topic_lr = _fit_topic(x, topic_y, w, config)
         if topic_lr is not None:
             topic_coef, topic_intercept = topic_lr.coef_[0], float(topic_lr.intercept_[0])
-            feats[:, _TOPIC] = np.maximum(feats[:, _TOPIC], _topic_out_of_fold(x, topic_y, w, config))
+            feats[:, TOPIC_FEATURE] = np.maximum(feats[:, TOPIC_FEATURE], _topic_out_of_fold(x, topic_y, w, config))
     rules_lr = LogisticRegression(C=1.0, max_iter=5000)
     rules_lr.fit(feats, y, sample_weight=w)
     rule_weights = Weights(float(rules_lr.intercept_[0]), tuple(float(v) for v in rules_lr.coef_[0]))
@@ -385,9 +382,7 @@ def logits(parts: Parts, prep: Prepared, idx: Iterable[int]) -> tuple[list[float
         f = prep.features[i]
         ngram, inv = ngram_logit(dots[k], norms[k])
         if parts.topic_intercept is not None:  # as the scorer reads it (model.Artifact.topic)
-            p = topic_probability(parts.topic_intercept, sum(topics[k]) * inv, parts.topic_min)
-            if p > f[_TOPIC]:
-                f = [*f[:_TOPIC], p, *f[_TOPIC + 1:]]
+            f = with_topic(f, topic_probability(parts.topic_intercept, sum(topics[k]) * inv, parts.topic_min))
         rule_z.append(rw.intercept + sum(a * b for a, b in zip(rw.coefficients, f, strict=True)))
         model_z.append(parts.intercept + ngram + sum(a * b for a, b in zip(parts.rule_coef, f, strict=True)))
     return rule_z, model_z
