@@ -16,9 +16,12 @@ second on SQLite).
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
@@ -27,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from takedown import clock
 from takedown.db import bulk_insert, bulk_update, json_value, select_in
+from takedown.forked_worker import ForkedWorker, WorkerDied
 from takedown.gcpause import gc_paused
 from takedown.models import (
     Author,
@@ -43,6 +47,8 @@ from takedown.models import (
 from takedown.records import AuthorRecord, PostRecord
 from takedown.scoring import Reason, Scorer, ScoreResult
 from takedown.scoring.scorer import SCORE_DECIMALS
+
+log = logging.getLogger(__name__)
 
 # Review states a re-score may move a post between; anything a person decided stays as decided.
 _MACHINE_STATES = {ReviewState.NEW, ReviewState.QUEUED}
@@ -147,15 +153,95 @@ class Ingestor:
         cost of a transaction is paid per group, not per page). A post found on several of them is stored and
         scored once and gets a sighting per page. With `crawl_run_id` (and sightings), the run's counters are
         advanced in the same transaction, so they never disagree with what was stored."""
-        ranked: dict[tuple[str, str], tuple[int, PostRecord]] = {}  # the latest version of each post
-        found: list[tuple[tuple[str, str], str, int, int]] = []  # (post, keyword, page, rank) per sighting
-        for result_page in pages:
-            on_page: dict[tuple[str, str], int] = {}
-            for offset, record in enumerate(result_page.records):
-                key = (record.platform, record.platform_post_id)
-                on_page[key] = result_page.first_rank + offset
-                ranked[key] = (result_page.first_rank + offset, record)
-            found += [(key, result_page.keyword, result_page.page, rank) for key, rank in on_page.items()]
+        ranked, found = _rank(pages)
+        return self._store(ranked, found, len(pages), crawl_run_id, sighting, ahead=None)
+
+    def ingest_stream(self, groups: Iterable[Sequence[SearchPage]], *, crawl_run_id: int | None = None,
+                      sighting: bool = True) -> IngestStats:
+        """Store a stream of page groups, each in its own transaction exactly as `ingest_pages` would, with
+        the next group scored ahead in a forked worker while this one is stored: scoring and storing each take
+        about half of a batch's time, and here they run on two cores at once.
+
+        The worker scores each post as the store will most likely see it (`_as_stored`). A post whose content
+        turns out different (`_fill_known` gave it stored comments, say) is scored again here, and one whose
+        stored content is the same is not re-scored, so every score is the one `ingest_pages` gives. Without `fork`, or once the worker has
+        died, the scoring is done here. A group that fails raises, after the groups before it were stored."""
+        total = IngestStats()
+        worker = ForkedWorker.start(partial(_score_ahead, self.scorer), name="takedown-scorer")
+        waiting: deque[tuple[dict, list, int, bool]] = deque()  # (ranked, found, pages, handed to the worker)
+        bios: dict[tuple[str, str], str] = {}  # what the author table will hold once the groups handed over are
+
+        def store_oldest() -> None:
+            nonlocal worker
+            ranked, found, n_pages, handed = waiting.popleft()
+            ahead = None
+            if handed and worker is not None:
+                try:
+                    ahead = dict(zip(ranked, worker.result(), strict=True))
+                except WorkerDied as exc:
+                    log.error("ingest: %s; scoring in this process from now on", exc)
+                    worker.close()
+                    worker = None
+            total.add(self._store(ranked, found, n_pages, crawl_run_id, sighting, ahead))
+
+        try:
+            for pages in groups:
+                ranked, found = _rank(pages)
+                handed = False
+                if worker is not None and ranked:
+                    try:
+                        worker.submit(self._as_stored(ranked, bios))
+                        handed = True
+                    except WorkerDied as exc:
+                        log.error("ingest: %s; scoring in this process from now on", exc)
+                        worker.close()
+                        worker = None
+                waiting.append((ranked, found, len(pages), handed))
+                if len(waiting) > 1:  # the worker has the next group: store this one meanwhile
+                    store_oldest()
+            while waiting:
+                store_oldest()
+        finally:
+            if worker is not None:
+                worker.close()
+        return total
+
+    def _as_stored(self, ranked: dict[tuple[str, str], tuple[int, PostRecord]],
+                   bios: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+        """The scoring inputs of a group as `_store` will most likely score them: with the author's bio it will
+        find stored (`_fill_known`) when the post has none. `bios` is brought up to what the author table holds
+        once the group is stored (`_AUTHOR_UPSERT`: a known bio is kept when the new one is empty); authors not
+        met before in the stream are looked up. Only a guess: `_store` uses a result scored ahead only when it
+        was scored on exactly the content it has (the same content hash)."""
+        last: dict[tuple[str, str], AuthorRecord] = {}  # as _upsert_authors takes them: the group's last
+        for _, record in ranked.values():
+            if record.author:
+                last[(record.author.platform, record.author.platform_author_id)] = record.author
+        unknown = [key for key, author in last.items() if not author.bio and key not in bios]
+        if unknown:
+            with self.engine.connect() as conn:
+                for platform, author_ids in _by_platform(unknown).items():
+                    for author_id, bio in select_in(
+                            conn, "SELECT platform_author_id, bio FROM author WHERE platform = ? AND "
+                                  "platform_author_id IN ({})", (platform,), author_ids):
+                        bios[(platform, author_id)] = bio
+        for key, author in last.items():
+            if author.bio:
+                bios[key] = author.bio
+        inputs = []
+        for _, record in ranked.values():
+            data = record.scoring_input()
+            author = record.author
+            if author is not None and not author.bio:
+                data["author_bio"] = bios.get((author.platform, author.platform_author_id)) or ""
+            inputs.append(data)
+        return inputs
+
+    def _store(self, ranked: dict[tuple[str, str], tuple[int, PostRecord]],
+               found: list[tuple[tuple[str, str], str, int, int]], n_pages: int, crawl_run_id: int | None,
+               sighting: bool, ahead: dict[tuple[str, str], tuple[str, ScoreResult]] | None) -> IngestStats:
+        """`ahead`: (content hash, result) of posts scored before the store looked at them, used for those
+        whose content is still the same."""
         stats = IngestStats(posts=len(found))
         if not ranked:
             return stats
@@ -166,16 +252,22 @@ class Ingestor:
             _fill_known(ranked, existing, bios)
             to_score: list[tuple[tuple[str, str], PostRecord, str]] = []
             inputs = []
+            done: dict[tuple[str, str], tuple[PostRecord, str, ScoreResult]] = {}
             for key, (_, record) in ranked.items():
                 data = record.scoring_input()
                 digest = content_hash(data)
                 known = existing.get(key)
-                if known is None or known["content_hash"] != digest:
+                if known is not None and known["content_hash"] == digest:
+                    continue
+                early = ahead.get(key) if ahead else None
+                if early is not None and early[0] == digest:  # scored ahead, on exactly this content
+                    done[key] = (record, digest, early[1])
+                else:
                     to_score.append((key, record, digest))
                     inputs.append(data)
-            results = self.scorer.score(inputs)
-            scored = {key: (record, digest, result)
-                      for (key, record, digest), result in zip(to_score, results, strict=True)}
+            for (key, record, digest), result in zip(to_score, self.scorer.score(inputs), strict=True):
+                done[key] = (record, digest, result)
+            scored = {key: done[key] for key in ranked if key in done}  # in the batch's order, whoever scored
             stats.scored = len(scored)
 
             post_ids: dict[tuple[str, str], int] = {}
@@ -259,7 +351,7 @@ class Ingestor:
             bulk_insert(conn, Sighting.__table__, sightings)
             if crawl_run_id is not None:
                 conn.execute(update(CrawlRun).where(CrawlRun.id == crawl_run_id).values(
-                    pages=CrawlRun.pages + len(pages), posts_seen=CrawlRun.posts_seen + stats.posts,
+                    pages=CrawlRun.pages + n_pages, posts_seen=CrawlRun.posts_seen + stats.posts,
                     posts_new=CrawlRun.posts_new + stats.new, posts_updated=CrawlRun.posts_updated + stats.updated,
                     candidates=CrawlRun.candidates + stats.candidates))
         return stats
@@ -482,6 +574,27 @@ class Ingestor:
             link_rows = [{column: owner, "contact_id": cid} for owner, cid in sorted(links)]
             for chunk in _chunks(link_rows):
                 conn.execute(self._insert(table.__table__).on_conflict_do_nothing(), list(chunk))
+
+
+def _rank(pages: Sequence[SearchPage]) -> tuple[dict[tuple[str, str], tuple[int, PostRecord]],
+                                                list[tuple[tuple[str, str], str, int, int]]]:
+    """The latest version of each post of the pages with its rank, and a (post, keyword, page, rank) per
+    sighting: a post found twice on one page is sighted once there."""
+    ranked: dict[tuple[str, str], tuple[int, PostRecord]] = {}
+    found: list[tuple[tuple[str, str], str, int, int]] = []
+    for result_page in pages:
+        on_page: dict[tuple[str, str], int] = {}
+        for offset, record in enumerate(result_page.records):
+            key = (record.platform, record.platform_post_id)
+            on_page[key] = result_page.first_rank + offset
+            ranked[key] = (result_page.first_rank + offset, record)
+        found += [(key, result_page.keyword, result_page.page, rank) for key, rank in on_page.items()]
+    return ranked, found
+
+
+def _score_ahead(scorer: Scorer, inputs: list[dict[str, Any]]) -> list[tuple[str, ScoreResult]]:
+    """(content hash, result) of each scoring input: the worker's half of `Ingestor.ingest_stream`."""
+    return [(content_hash(data), result) for data, result in zip(inputs, scorer.score(inputs), strict=True)]
 
 
 def _by_platform(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

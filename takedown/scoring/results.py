@@ -15,6 +15,11 @@ class Reason:
     weight: float = 0.0
     explanation: str = ""
 
+    def __reduce__(self) -> tuple:
+        # (pickled as a constructor call: a slots dataclass's default pickling costs several times more, and
+        # results cross processes in batches: Ingestor.ingest_stream)
+        return Reason, (self.rule, self.category, self.field, self.text, self.weight, self.explanation)
+
 
 @lru_cache(maxsize=65_536)
 def shared_reason(rule: str, category: str, field: str, text: str, weight: float, explanation: str) -> Reason:
@@ -29,6 +34,9 @@ class Contact:
     type: str  # wechat | phone | qq | url | other
     value: str  # normalised: digits only for phone and QQ, lower-case WeChat id
 
+    def __reduce__(self) -> tuple:
+        return Contact, (self.type, self.value)
+
 
 @dataclass(slots=True)
 class ScoreResult:
@@ -37,6 +45,9 @@ class ScoreResult:
     reasons: list[Reason]
     contacts: list[Contact]
     model_version: str
+
+    def __reduce__(self) -> tuple:
+        return ScoreResult, (self.id, self.score, self.reasons, self.contacts, self.model_version)
 
     def to_json(self) -> dict:
         return {

@@ -1,0 +1,103 @@
+"""A function run in a forked child process on payloads handed over one by one; its results come back in order.
+
+Why forked: the child starts in milliseconds with everything the parent had loaded (the scorer's rules, lexicon
+and model, which take seconds to build) shared copy-on-write. `ForkedWorker.start` returns None where `fork`
+is not available (Windows), and the caller then does the work itself.
+
+The child runs `work` and nothing else: it must not touch what the parent holds open (database connections,
+sockets, a browser), which it inherits. Payloads and results travel through multiprocessing queues, whose
+feeder threads send while the other side is busy: a large payload handed over while the child is handing back a
+large result cannot deadlock, as it could over one pipe written from both ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import queue
+import time
+from collections.abc import Callable
+from typing import Any
+
+POLL_SECONDS = 1.0  # how often a wait for a result checks that the child is still alive
+CLOSE_SECONDS = 10.0  # how long close() lets the child finish before it is terminated
+
+
+class WorkerDied(RuntimeError):
+    """The child exited (killed, out of memory) before it handed back every result."""
+
+
+class ForkedWorker:
+    def __init__(self, work: Callable[[Any], Any], name: str = "takedown-worker") -> None:
+        context = multiprocessing.get_context("fork")
+        self._inbox = context.Queue()
+        self._outbox = context.Queue()
+        self.process = context.Process(target=_serve, args=(work, self._inbox, self._outbox), name=name,
+                                       daemon=True)
+        self.process.start()
+        self.pending = 0  # payloads handed over whose result has not been taken
+
+    @classmethod
+    def start(cls, work: Callable[[Any], Any], name: str = "takedown-worker") -> ForkedWorker | None:
+        if "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        return cls(work, name)
+
+    def submit(self, payload: Any) -> None:
+        if not self.process.is_alive():
+            raise WorkerDied(f"{self.process.name} exited (code {self.process.exitcode})")
+        self._inbox.put(payload)
+        self.pending += 1
+
+    def result(self) -> Any:
+        """The result of the oldest payload not yet answered; the exception `work` raised on it is raised here.
+        Raises WorkerDied if the child is gone."""
+        if not self.pending:
+            raise RuntimeError("no payload is waiting for its result")
+        while True:
+            try:
+                ok, value = self._outbox.get(timeout=POLL_SECONDS)
+                break
+            except queue.Empty:
+                if not self.process.is_alive():
+                    raise WorkerDied(f"{self.process.name} exited (code {self.process.exitcode}) "
+                                     f"with {self.pending} result(s) outstanding") from None
+        self.pending -= 1
+        if not ok:
+            raise value
+        return value
+
+    def close(self) -> None:
+        """Stops the child (after the payloads it has; their results are dropped) and waits for it."""
+        if self.process.is_alive():
+            self._inbox.put(None)
+            deadline = time.monotonic() + CLOSE_SECONDS
+            # results nobody will take would keep the child's feeder thread, and so the child, from exiting
+            while self.process.is_alive() and time.monotonic() < deadline:
+                with contextlib.suppress(queue.Empty):
+                    self._outbox.get(timeout=0.05)
+            if self.process.is_alive():
+                self.process.terminate()
+        self.process.join()
+        self._inbox.close()
+        self._outbox.close()
+        self._inbox.cancel_join_thread()  # nothing left to deliver: do not wait on the feeder at exit
+
+    def __enter__(self) -> ForkedWorker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _serve(work: Callable[[Any], Any], inbox: multiprocessing.Queue, outbox: multiprocessing.Queue) -> None:
+    while True:
+        payload = inbox.get()
+        if payload is None:
+            break
+        try:
+            outbox.put((True, work(payload)))
+        except Exception as exc:  # handed back to be raised in the parent, with the child's message
+            outbox.put((False, RuntimeError(f"{type(exc).__name__}: {exc}")))
+    outbox.close()
+    outbox.join_thread()
