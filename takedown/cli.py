@@ -495,7 +495,8 @@ def _emulator_clock_offset(url: str) -> float | None:
         return None
 
 
-posts_app = typer.Typer(help="Posts added by hand (platforms no crawler reads, e.g. WeChat Channels).",
+posts_app = typer.Typer(help="Posts from outside the crawls: added by hand (platforms no crawler reads, e.g. WeChat "
+                                  "Channels), or imported in bulk from a file.",
                         no_args_is_help=True)
 app.add_typer(posts_app, name="posts")
 
@@ -529,6 +530,33 @@ def posts_add(
     added = add_post(engine, record, threshold=settings.queue_threshold)
     engine.dispose()
     typer.echo(json.dumps(added.as_dict(), ensure_ascii=False))
+
+
+@posts_app.command("import")
+def posts_import(
+    path: Annotated[Path, typer.Argument(help="JSONL, one post a line: platform, url, platform_post_id, title, "
+                                              "desc, hashtags, comments, published_at, metrics, author_id, "
+                                              "author_name, author_bio.", exists=True, dir_okay=False)],
+) -> None:
+    """Import posts found elsewhere (an earlier tool's export, a vendor's feed): stored and scored in bulk like
+    crawled ones, queued when their score reaches the threshold. A bad line is reported (line, field, why) and
+    left out; the rest are imported. Prints a summary as JSON; exits 1 when a line was left out."""
+    from takedown.complaints.channels import default_catalog
+    from takedown.db import make_engine, upgrade
+    from takedown.post_import import import_posts
+
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    platforms = {p for channel in default_catalog().channels.values() for p in channel.platforms}
+    summary = import_posts(engine, path, threshold=settings.queue_threshold, platforms=platforms)
+    engine.dispose()
+    for problem in summary.errors:
+        err.print(f"line {problem['line']}, field {problem['field']}: {problem['error']} (left out)", markup=False,
+                  highlight=False)
+    typer.echo(json.dumps(summary.as_dict(), ensure_ascii=False))
+    if summary.errors:
+        raise typer.Exit(1)
 
 
 complaints_app = typer.Typer(help="Complaints: draft per channel, batch, file (e-mail, portal, export), show.",
