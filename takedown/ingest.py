@@ -160,28 +160,34 @@ class Ingestor:
                       sighting: bool = True) -> IngestStats:
         """Store a stream of page groups, each in its own transaction exactly as `ingest_pages` would, with
         the next group scored ahead in a forked worker while this one is stored: scoring and storing each take
-        about half of a batch's time, and here they run on two cores at once.
+        about half of a batch's time, and here they run on two cores at once (`takedown posts import`).
 
         The worker scores each post as the store will most likely see it (`_as_stored`). A post whose content
         turns out different (`_fill_known` gave it stored comments, say) is scored again here, and one whose
-        stored content is the same is not re-scored, so every score is the one `ingest_pages` gives. Without `fork`, or once the worker has
-        died, the scoring is done here. A group that fails raises, after the groups before it were stored."""
+        stored content is the same is not re-scored, so every score is the one `ingest_pages` gives. Without
+        `fork`, or once the worker has died, the scoring is done here. A group that fails raises, after the
+        groups before it were stored. (The worker is forked: call this from a process whose other threads, if
+        any, hold no lock the scorer needs; logging's are re-made at fork.)"""
         total = IngestStats()
         worker = ForkedWorker.start(partial(_score_ahead, self.scorer), name="takedown-scorer")
         waiting: deque[tuple[dict, list, int, bool]] = deque()  # (ranked, found, pages, handed to the worker)
         bios: dict[tuple[str, str], str] = {}  # what the author table will hold once the groups handed over are
 
-        def store_oldest() -> None:
+        def lose_worker(exc: WorkerDied) -> None:
             nonlocal worker
+            log.error("ingest: %s; scoring in this process from now on", exc)
+            if worker is not None:
+                worker.close()
+            worker = None
+
+        def store_oldest() -> None:
             ranked, found, n_pages, handed = waiting.popleft()
             ahead = None
             if handed and worker is not None:
                 try:
                     ahead = dict(zip(ranked, worker.result(), strict=True))
                 except WorkerDied as exc:
-                    log.error("ingest: %s; scoring in this process from now on", exc)
-                    worker.close()
-                    worker = None
+                    lose_worker(exc)
             total.add(self._store(ranked, found, n_pages, crawl_run_id, sighting, ahead))
 
         try:
@@ -193,9 +199,7 @@ class Ingestor:
                         worker.submit(self._as_stored(ranked, bios))
                         handed = True
                     except WorkerDied as exc:
-                        log.error("ingest: %s; scoring in this process from now on", exc)
-                        worker.close()
-                        worker = None
+                        lose_worker(exc)
                 waiting.append((ranked, found, len(pages), handed))
                 if len(waiting) > 1:  # the worker has the next group: store this one meanwhile
                     store_oldest()
