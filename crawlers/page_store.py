@@ -1,20 +1,20 @@
 """Where the search pipeline's result pages go to be scored and stored: in this process (`InlinePageStore`), or in
 a child process (`ChildPageStore`, the default) so that fetching and parsing in Scrapy's reactor and scoring and
-storing run on two cores at once. Both store a group of pages in one transaction and, when a group fails, retry
-its pages one by one, so a bad page is recorded as `store_failed` and costs only itself."""
+storing run on two cores at once (the child scores the next group in a worker of its own while it stores one:
+`Ingestor.ingest_each`). Both store a group of pages in one transaction and, when a group fails, retry its pages
+one by one, so a bad page is recorded as `store_failed` and costs only itself."""
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
 import queue
-import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from takedown.crawl_log import CrawlLog
 from takedown.db import make_engine
-from takedown.ingest import Ingestor, SearchPage
+from takedown.ingest import Ingestor, IngestStats, SearchPage
 
 logger = logging.getLogger(__name__)
 
@@ -27,25 +27,34 @@ def store_pages(ingestor: Ingestor, log: CrawlLog, run_id: int, pages: Sequence[
     """Store `pages` in one transaction; if that fails, each page on its own, recording the ones that fail."""
     try:
         stats = ingestor.ingest_pages(pages, crawl_run_id=run_id)
-        logger.info("run=%s stored pages=%d posts=%d new=%d updated=%d scored=%d candidates=%d", run_id, len(pages),
-                    stats.posts, stats.new, stats.updated, stats.scored, stats.candidates)
+    except Exception as exc:
+        store_one_by_one(ingestor, log, run_id, pages, exc)
         return
-    except Exception:
-        if len(pages) == 1:
-            _record_failure(log, run_id, pages[0])
-            return
-        logger.warning("run=%s: storing a group of %d pages failed; storing them one by one", run_id, len(pages))
+    _log_stored(run_id, pages, stats)
+
+
+def store_one_by_one(ingestor: Ingestor, log: CrawlLog, run_id: int, pages: Sequence[SearchPage],
+                     failure: Exception) -> None:
+    """After a group of pages failed to store (`failure`): each page on its own, recording the ones that fail."""
+    if len(pages) == 1:
+        _record_failure(log, run_id, pages[0], failure)
+        return
+    logger.warning("run=%s: storing a group of %d pages failed; storing them one by one", run_id, len(pages))
     for page in pages:
         try:
             ingestor.ingest_pages([page], crawl_run_id=run_id)
-        except Exception:
-            _record_failure(log, run_id, page)
+        except Exception as exc:
+            _record_failure(log, run_id, page, exc)
 
 
-def _record_failure(log: CrawlLog, run_id: int, page: SearchPage) -> None:
+def _log_stored(run_id: int, pages: Sequence[SearchPage], stats: IngestStats) -> None:
+    logger.info("run=%s stored pages=%d posts=%d new=%d updated=%d scored=%d candidates=%d", run_id, len(pages),
+                stats.posts, stats.new, stats.updated, stats.scored, stats.candidates)
+
+
+def _record_failure(log: CrawlLog, run_id: int, page: SearchPage, exc: Exception) -> None:
     # The page's transaction rolled back; say why, so a lost page is never silent.
-    exc = sys.exc_info()[1]
-    logger.exception("run=%s keyword=%s page=%d store_failed", run_id, page.keyword, page.page)
+    logger.error("run=%s keyword=%s page=%d store_failed", run_id, page.keyword, page.page, exc_info=exc)
     log.error(run_id, keyword=page.keyword, page=page.page, error={
         "kind": "store_failed", "code": type(exc).__name__, "http_status": None, "message": str(exc)[:500]})
 
@@ -75,22 +84,31 @@ def _serve(database_url: str, threshold: float, run_id: int, inbox: multiprocess
     # A spawned child starts with bare logging: write to the crawl's stderr in Scrapy's format.
     logging.basicConfig(level=log_level, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
     store = InlinePageStore(database_url, threshold, run_id)
-    done = False
-    while not done:
-        group = [inbox.get()]
-        # wait a moment for more: each transaction has a fixed cost (queries per group, the commit), and
-        # small groups pay it for a few pages each while the crawl and the platform share the CPU with us
-        deadline = time.monotonic() + GATHER_SECONDS
-        while len(group) < MAX_GROUP and group[-1] is not None:
-            try:
-                group.append(inbox.get(timeout=max(0.0, deadline - time.monotonic())))
-            except queue.Empty:
-                break
-        if group[-1] is None:
-            group.pop()
-            done = True
-        if group:
-            store_pages(store.ingestor, store.log, run_id, group)
+
+    def groups() -> Iterator[list[SearchPage]]:
+        done = False
+        while not done:
+            group = [inbox.get()]
+            # wait a moment for more: each transaction has a fixed cost (queries per group, the commit), and
+            # small groups pay it for a few pages each while the crawl and the platform share the CPU with us
+            deadline = time.monotonic() + GATHER_SECONDS
+            while len(group) < MAX_GROUP and group[-1] is not None:
+                try:
+                    group.append(inbox.get(timeout=max(0.0, deadline - time.monotonic())))
+                except queue.Empty:
+                    break
+            if group[-1] is None:
+                group.pop()
+                done = True
+            if group:
+                yield group
+
+    # the next group is scored in a worker while this one is stored (Ingestor.ingest_each)
+    for pages, outcome in store.ingestor.ingest_each(groups(), crawl_run_id=run_id):
+        if isinstance(outcome, Exception):
+            store_one_by_one(store.ingestor, store.log, run_id, pages, outcome)
+        else:
+            _log_stored(run_id, pages, outcome)
     store.close()
 
 

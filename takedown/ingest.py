@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -158,19 +158,31 @@ class Ingestor:
 
     def ingest_stream(self, groups: Iterable[Sequence[SearchPage]], *, crawl_run_id: int | None = None,
                       sighting: bool = True) -> IngestStats:
+        """`ingest_each`, totalled; a group that fails raises, after the groups before it were stored."""
+        total = IngestStats()
+        for _, outcome in self.ingest_each(groups, crawl_run_id=crawl_run_id, sighting=sighting):
+            if isinstance(outcome, Exception):
+                raise outcome
+            total.add(outcome)
+        return total
+
+    def ingest_each(self, groups: Iterable[Sequence[SearchPage]], *, crawl_run_id: int | None = None,
+                    sighting: bool = True) -> Iterator[tuple[Sequence[SearchPage], IngestStats | Exception]]:
         """Store a stream of page groups, each in its own transaction exactly as `ingest_pages` would, with
         the next group scored ahead in a forked worker while this one is stored: scoring and storing each take
-        about half of a batch's time, and here they run on two cores at once (`takedown posts import`).
+        about half of a batch's time, and here they run on two cores at once (`takedown posts import`, a
+        crawl's store process). Yields each group, in order, with its stats or with the exception that kept it
+        from being stored (its transaction rolled back; the stream goes on).
 
         The worker scores each post as the store will most likely see it (`_as_stored`). A post whose content
         turns out different (`_fill_known` gave it stored comments, say) is scored again here, and one whose
         stored content is the same is not re-scored, so every score is the one `ingest_pages` gives. Without
-        `fork`, or once the worker has died, the scoring is done here. A group that fails raises, after the
-        groups before it were stored. (The worker is forked: call this from a process whose other threads, if
-        any, hold no lock the scorer needs; logging's are re-made at fork.)"""
-        total = IngestStats()
+        `fork`, or once the worker has died, the scoring is done here. A group is stored once the next one has
+        been read (or the stream has ended). (The worker is forked: call this from a process whose other
+        threads, if any, hold no lock the scorer needs; logging's are re-made at fork.)"""
         worker = ForkedWorker.start(partial(_score_ahead, self.scorer), name="takedown-scorer")
-        waiting: deque[tuple[dict, list, int, bool]] = deque()  # (ranked, found, pages, handed to the worker)
+        # (pages, ranked, found, handed to the worker) of the groups read and not stored yet
+        waiting: deque[tuple[Sequence[SearchPage], dict, list, bool]] = deque()
         bios: dict[tuple[str, str], str] = {}  # what the author table will hold once the groups handed over are
 
         def lose_worker(exc: WorkerDied) -> None:
@@ -180,15 +192,18 @@ class Ingestor:
                 worker.close()
             worker = None
 
-        def store_oldest() -> None:
-            ranked, found, n_pages, handed = waiting.popleft()
+        def store_oldest() -> tuple[Sequence[SearchPage], IngestStats | Exception]:
+            pages, ranked, found, handed = waiting.popleft()
             ahead = None
             if handed and worker is not None:
                 try:
                     ahead = dict(zip(ranked, worker.result(), strict=True))
                 except WorkerDied as exc:
                     lose_worker(exc)
-            total.add(self._store(ranked, found, n_pages, crawl_run_id, sighting, ahead))
+            try:
+                return pages, self._store(ranked, found, len(pages), crawl_run_id, sighting, ahead)
+            except Exception as exc:  # handed to the caller: the group's transaction rolled back
+                return pages, exc
 
         try:
             for pages in groups:
@@ -200,15 +215,14 @@ class Ingestor:
                         handed = True
                     except WorkerDied as exc:
                         lose_worker(exc)
-                waiting.append((ranked, found, len(pages), handed))
+                waiting.append((pages, ranked, found, handed))
                 if len(waiting) > 1:  # the worker has the next group: store this one meanwhile
-                    store_oldest()
+                    yield store_oldest()
             while waiting:
-                store_oldest()
+                yield store_oldest()
         finally:
             if worker is not None:
                 worker.close()
-        return total
 
     def _as_stored(self, ranked: dict[tuple[str, str], tuple[int, PostRecord]],
                    bios: dict[tuple[str, str], str]) -> list[dict[str, Any]]:

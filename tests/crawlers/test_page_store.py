@@ -74,6 +74,20 @@ def test_the_child_process_stores_every_page_handed_to_it(engine, database_url):
     assert (posts, sightings, run.pages, run.posts_new) == (10, 10, 5, 10)
 
 
+def test_in_the_child_a_page_that_cannot_be_stored_costs_only_itself_and_is_recorded(engine, database_url):
+    run_id = _run(engine)
+    store = ChildPageStore(database_url, 0.5, run_id)
+    bad = _page("征信修复", 3, ["BV9"])
+    bad.records[0].platform_post_id = None  # violates NOT NULL: its group's transaction fails
+    for page in (_page("征信修复", 1, ["BV1"]), _page("征信修复", 2, ["BV2"]), bad, _page("征信修复", 4, ["BV4"])):
+        store.submit(page)
+    assert store.close() == ""
+    run, posts, sightings = _counts(engine, run_id)
+    assert (posts, sightings, run.pages, run.errors) == (3, 3, 3, 1)
+    assert run.error_log[0]["kind"] == "store_failed" and run.error_log[0]["page"] == 3
+    assert run.error_log[0]["code"] == "IntegrityError"
+
+
 def test_a_child_that_dies_is_reported_and_the_rest_is_stored_in_the_crawl_process(engine, database_url):
     run_id = _run(engine)
     store = ChildPageStore(database_url, 0.5, run_id)

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from takedown.forked_worker import ForkedWorker, WorkerDied
+from takedown.forked_worker import POLL_SECONDS, ForkedWorker, WorkerDied
 
 LOADED = {"factor": 3}  # what the parent had loaded, which the forked child sees without being sent it
 
@@ -25,7 +25,7 @@ def test_results_come_back_in_order_computed_with_what_the_parent_had_loaded():
         for n in range(5):
             worker.submit(list(range(n + 1)))
         assert [worker.result() for _ in range(5)] == [[v * 3 for v in range(n + 1)] for n in range(5)]
-        assert worker.process.pid != os.getpid()
+        assert worker.pid != os.getpid()
 
 
 def test_large_payloads_both_ways_do_not_deadlock():
@@ -47,8 +47,11 @@ def test_an_error_in_the_work_is_raised_here_and_the_worker_goes_on():
 
 def test_a_dead_child_is_reported_not_waited_for():
     worker = ForkedWorker(_triple)
-    os.kill(worker.process.pid, signal.SIGKILL)
-    worker.process.join()
+    os.kill(worker.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert worker.exitcode == -signal.SIGKILL
     with pytest.raises(WorkerDied, match="exited"):
         worker.submit([1])
     worker.close()
@@ -57,7 +60,7 @@ def test_a_dead_child_is_reported_not_waited_for():
 def test_a_child_killed_while_working_is_reported():
     worker = ForkedWorker(time.sleep)
     worker.submit(30)
-    os.kill(worker.process.pid, signal.SIGKILL)
+    os.kill(worker.pid, signal.SIGKILL)
     started = time.monotonic()
     with pytest.raises(WorkerDied, match="1 result"):
         worker.result()
@@ -72,7 +75,31 @@ def test_closing_with_results_not_taken_returns_promptly():
     started = time.monotonic()
     worker.close()
     assert time.monotonic() - started < 5
-    assert not worker.process.is_alive()
+    assert not worker.is_alive()
+
+
+def test_the_child_leaves_when_its_parent_is_gone():
+    """A worker forked by a process that is then killed (a crawl's store process, say) exits by itself."""
+    reader, writer = os.pipe()
+    middle = os.fork()
+    if middle == 0:  # a parent that starts a worker, reports its pid, and dies without closing it
+        worker = ForkedWorker(_triple)
+        os.write(writer, str(worker.pid).encode())
+        os._exit(0)
+    os.waitpid(middle, 0)
+    orphan = int(os.read(reader, 32))
+    deadline = time.monotonic() + 5 * POLL_SECONDS
+    while time.monotonic() < deadline and _running(orphan):
+        time.sleep(0.05)
+    assert not _running(orphan)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def test_asking_for_a_result_nothing_was_submitted_for_is_an_error():

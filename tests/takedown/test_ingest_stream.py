@@ -4,7 +4,6 @@ as `ingest_pages` leaves it, group by group, whatever the worker guessed, and a 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import signal
 from datetime import UTC, datetime, timedelta
@@ -21,6 +20,27 @@ from takedown.scoring import get_scorer
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "corpus-train.jsonl"
 START = datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+
+
+def _children() -> list[int]:
+    """This process's forked children (the scorer), from /proc: children running this process's command line
+    (a spawned process, such as multiprocessing's resource tracker, runs another); zombies too, until reaped."""
+    me = str(os.getpid())
+    with open(f"/proc/{me}/cmdline", "rb") as fh:
+        cmdline = fh.read()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="ascii") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[1] != me:
+                        continue
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if fh.read() in (cmdline, b""):  # (a zombie's command line reads as empty)
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
 
 
 def _clock():
@@ -134,15 +154,14 @@ def test_the_worker_dying_mid_stream_loses_nothing(engine, tmp_path):
     def groups_killing_the_worker():
         for n, pages in enumerate(_groups()):
             if n == 3:
-                scorer = [p for p in multiprocessing.active_children() if p.name == "takedown-scorer"]
-                assert len(scorer) == 1, "the stream should be scoring ahead in a worker"
-                os.kill(scorer[0].pid, signal.SIGKILL)
-                scorer[0].join()
+                workers = _children()
+                assert len(workers) == 1, "the stream should be scoring ahead in a worker"
+                os.kill(workers[0], signal.SIGKILL)
             yield pages
 
     Ingestor(engine, get_scorer(), threshold=0.5, now=_clock()).ingest_stream(groups_killing_the_worker())
     assert _snapshot(engine) == _sequential(tmp_path)
-    assert not [p for p in multiprocessing.active_children() if p.name == "takedown-scorer"]
+    assert not _children()
 
 
 def test_a_failing_group_raises_after_the_groups_before_it_were_stored(engine):
@@ -165,7 +184,7 @@ def test_a_failing_group_raises_after_the_groups_before_it_were_stored(engine):
     with Session(engine) as s:
         stored = set(s.execute(select(Post.platform_post_id)).scalars())
     assert stored == {r.platform_post_id for pages in good for page in pages for r in page.records}
-    assert not [p for p in multiprocessing.active_children() if p.name == "takedown-scorer"]
+    assert not _children()
 
 
 class _Counting:
