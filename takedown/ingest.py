@@ -178,7 +178,7 @@ class Ingestor:
         turns out different (`_fill_known` gave it stored comments, say) is scored again here, and one whose
         stored content is the same is not re-scored, so every score is the one `ingest_pages` gives. Without
         `fork`, or once the worker has died, the scoring is done here. A group is stored once the next one has
-        been read (or the stream has ended). (The worker is forked: call this from a process whose other
+        been read (or the stream has ended, or failed: its error is raised once the groups read are stored). (The worker is forked: call this from a process whose other
         threads, if any, hold no lock the scorer needs; logging's are re-made at fork.)"""
         worker = ForkedWorker.start(partial(_score_ahead, self.scorer), name="takedown-scorer")
         # (pages, ranked, found, handed to the worker) of the groups read and not stored yet
@@ -205,8 +205,17 @@ class Ingestor:
             except Exception as exc:  # handed to the caller: the group's transaction rolled back
                 return pages, exc
 
+        source = iter(groups)
         try:
-            for pages in groups:
+            while True:
+                try:
+                    pages = next(source)
+                except StopIteration:
+                    break
+                except Exception:  # the source failed (a file that cannot be read on): store what it gave
+                    while waiting:
+                        yield store_oldest()
+                    raise
                 ranked, found = _rank(pages)
                 handed = False
                 if worker is not None and ranked:

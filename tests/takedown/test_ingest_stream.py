@@ -187,6 +187,26 @@ def test_a_failing_group_raises_after_the_groups_before_it_were_stored(engine):
     assert not _children()
 
 
+def test_a_source_that_fails_has_the_groups_it_gave_stored_before_its_error_is_raised(engine):
+    given = _groups()[:2]
+
+    def source():
+        yield from given
+        raise OSError("the file cannot be read on")
+
+    ingestor = Ingestor(engine, get_scorer(), threshold=0.5, now=_clock())
+    try:
+        ingestor.ingest_stream(source())
+    except OSError as exc:
+        assert "cannot be read" in str(exc)
+    else:
+        raise AssertionError("the source's error should be raised")
+    with Session(engine) as s:
+        stored = set(s.execute(select(Post.platform_post_id)).scalars())
+    assert stored == {r.platform_post_id for pages in given for page in pages for r in page.records}
+    assert not _children()
+
+
 class _Counting:
     """The scorer, counting the records scored in this process (the worker's copy counts in the worker)."""
 
