@@ -7,16 +7,12 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
-from typer.testing import CliRunner
 
 from takedown import post_import
-from takedown.cli import app
 from takedown.models import Author, Contact, Post, PostContact, ReviewState, Score, Sighting
 from takedown.post_import import import_posts
-from takedown.settings import get_settings
 
 PLATFORMS = {"bilibili", "douyin", "weixin_channels"}
 PROMO = "专业办理停息挂账、征信修复，协商还款一对一指导，加薇 cz573982a，2000元包上岸"
@@ -105,14 +101,6 @@ def test_a_file_larger_than_a_group_is_imported_group_by_group(engine, tmp_path,
     assert _count(engine, Post) == 11
 
 
-@pytest.fixture
-def cli(engine, tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("TAKEDOWN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("TAKEDOWN_VAR_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(app, list(args))
-    get_settings.cache_clear()
 
 
 def test_the_command_prints_a_summary_names_the_lines_left_out_and_exits_1(engine, cli, tmp_path):

@@ -10,15 +10,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
-from typer.testing import CliRunner
 
-from takedown.cli import app
 from takedown.complaints.batches import build_batches, file_batch
 from takedown.db import session_scope
 from takedown.evidence import evidence_root, record_capture
 from takedown.models import AuditLog, Case, CaseState, Complaint, Post, ReviewState, Score, User
 from takedown.review import decide
-from takedown.settings import get_settings
 from tests.takedown.complaints_seed import settings_for, tiny_png
 
 LINK = "https://channels.weixin.qq.com/web/pages/feed?eid=export%2FUzFfAgtgekIEAQAAAAAA#comments"
@@ -26,14 +23,6 @@ TITLE = "负债上岸，教你一招停息挂账"
 DESC = "专业办理停息挂账、征信修复，协商还款一对一指导，加薇 cz573982a，2000元包上岸"
 
 
-@pytest.fixture
-def cli(engine, tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("TAKEDOWN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("TAKEDOWN_VAR_DIR", str(tmp_path / "var"))
-    get_settings.cache_clear()
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(app, list(args))
-    get_settings.cache_clear()
 
 
 def test_a_hand_added_link_is_stored_scored_queued_once(engine, cli):
