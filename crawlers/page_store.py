@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 MAX_GROUP = 50  # pages stored in one transaction at most
 GATHER_SECONDS = 0.2  # how long the child waits for a group to fill before storing what it has
+IDLE_SECONDS = 1.0  # with no page for this long, the group held back for the next one is stored
 MAX_PENDING = 64  # pages queued for the child; a full queue holds the crawl back instead of growing memory
 
 
@@ -88,7 +89,11 @@ def _serve(database_url: str, threshold: float, run_id: int, inbox: multiprocess
     def groups() -> Iterator[list[SearchPage]]:
         done = False
         while not done:
-            group = [inbox.get()]
+            try:
+                group = [inbox.get(timeout=IDLE_SECONDS)]
+            except queue.Empty:  # the crawl is waiting (a platform's back-off): let the group read last be
+                yield []         # stored now rather than when the next page comes
+                continue
             # wait a moment for more: each transaction has a fixed cost (queries per group, the commit), and
             # small groups pay it for a few pages each while the crawl and the platform share the CPU with us
             deadline = time.monotonic() + GATHER_SECONDS
@@ -105,6 +110,8 @@ def _serve(database_url: str, threshold: float, run_id: int, inbox: multiprocess
 
     # the next group is scored in a worker while this one is stored (Ingestor.ingest_each)
     for pages, outcome in store.ingestor.ingest_each(groups(), crawl_run_id=run_id):
+        if not pages:
+            continue
         if isinstance(outcome, Exception):
             store_one_by_one(store.ingestor, store.log, run_id, pages, outcome)
         else:

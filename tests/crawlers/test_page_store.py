@@ -3,12 +3,13 @@ child process, and a child that dies."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from crawlers.page_store import ChildPageStore, InlinePageStore, store_pages
+from crawlers.page_store import IDLE_SECONDS, ChildPageStore, InlinePageStore, store_pages
 from takedown.crawl_log import CrawlLog
 from takedown.ingest import SearchPage
 from takedown.models import CrawlRun, Post, Sighting
@@ -72,6 +73,18 @@ def test_the_child_process_stores_every_page_handed_to_it(engine, database_url):
     assert store.process.exitcode == 0
     run, posts, sightings = _counts(engine, run_id)
     assert (posts, sightings, run.pages, run.posts_new) == (10, 10, 5, 10)
+
+
+def test_a_page_is_stored_while_the_crawl_waits_not_only_when_the_next_one_comes(engine, database_url):
+    run_id = _run(engine)
+    store = ChildPageStore(database_url, 0.5, run_id)
+    store.submit(_page("征信修复", 1, ["BV1a", "BV1b"]))
+    deadline = time.monotonic() + 10 * IDLE_SECONDS
+    while time.monotonic() < deadline and _counts(engine, run_id)[1] < 2:
+        time.sleep(0.1)
+    stored = _counts(engine, run_id)[1]
+    assert store.close() == ""
+    assert stored == 2  # (before close: a crawl backing off still shows what it found)
 
 
 def test_in_the_child_a_page_that_cannot_be_stored_costs_only_itself_and_is_recorded(engine, database_url):
