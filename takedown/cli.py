@@ -501,6 +501,13 @@ posts_app = typer.Typer(help="Posts from outside the crawls: added by hand (plat
 app.add_typer(posts_app, name="posts")
 
 
+def _post_platforms() -> frozenset[str]:
+    """The platforms a post may be added or imported for: those a complaint channel files for."""
+    from takedown.complaints.channels import default_catalog
+
+    return frozenset(p for channel in default_catalog().channels.values() for p in channel.platforms)
+
+
 @posts_app.command("add")
 def posts_add(
     url: Annotated[str, typer.Argument(help="The post's link, e.g. https://channels.weixin.qq.com/...")],
@@ -513,13 +520,12 @@ def posts_add(
 ) -> None:
     """Add a post found by hand: stored and scored like a crawled one, then queued for review, so a lead can
     confirm it and file its complaint through the platform's channel. Prints the post as JSON."""
-    from takedown.complaints.channels import default_catalog
     from takedown.db import make_engine, upgrade
     from takedown.hand_added import HandAddedError, add_post, record_for
 
-    known = sorted({p for channel in default_catalog().channels.values() for p in channel.platforms})
+    known = _post_platforms()
     if platform not in known:
-        _fail(f"unknown platform {platform!r}; known: {', '.join(known)}")
+        _fail(f"unknown platform {platform!r}; known: {', '.join(sorted(known))}")
     try:
         record = record_for(url, platform=platform, title=title, text=desc, author=author)
     except HandAddedError as exc:
@@ -541,15 +547,13 @@ def posts_import(
     """Import posts found elsewhere (an earlier tool's export, a vendor's feed): stored and scored in bulk like
     crawled ones, queued when their score reaches the threshold. A bad line is reported (line, field, why) and
     left out; the rest are imported. Prints a summary as JSON; exits 1 when a line was left out."""
-    from takedown.complaints.channels import default_catalog
     from takedown.db import make_engine, upgrade
     from takedown.post_import import import_posts
 
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
-    platforms = {p for channel in default_catalog().channels.values() for p in channel.platforms}
-    summary = import_posts(engine, path, threshold=settings.queue_threshold, platforms=platforms)
+    summary = import_posts(engine, path, threshold=settings.queue_threshold, platforms=_post_platforms())
     engine.dispose()
     for problem in summary.errors:
         err.print(f"line {problem['line']}, field {problem['field']}: {problem['error']} (left out)", markup=False,

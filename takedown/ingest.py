@@ -178,8 +178,9 @@ class Ingestor:
         turns out different (`_fill_known` gave it stored comments, say) is scored again here, and one whose
         stored content is the same is not re-scored, so every score is the one `ingest_pages` gives. Without
         `fork`, or once the worker has died, the scoring is done here. A group is stored once the next one has
-        been read (or the stream has ended, or failed: its error is raised once the groups read are stored). (The worker is forked: call this from a process whose other
-        threads, if any, hold no lock the scorer needs; logging's are re-made at fork.)"""
+        been read (or the stream has ended, or failed: its error is raised once the groups read are stored).
+        (The worker is forked: call this from a process whose other threads, if any, hold no lock the scorer
+        needs; logging's are re-made at fork.)"""
         worker = ForkedWorker.start(partial(_score_ahead, self.scorer), name="takedown-scorer")
         # (pages, ranked, found, handed to the worker) of the groups read and not stored yet
         waiting: deque[tuple[Sequence[SearchPage], dict, list, bool]] = deque()
@@ -247,11 +248,8 @@ class Ingestor:
         unknown = [key for key, author in last.items() if not author.bio and key not in bios]
         if unknown:
             with self.engine.connect() as conn:
-                for platform, author_ids in _by_platform(unknown).items():
-                    for author_id, bio in select_in(
-                            conn, "SELECT platform_author_id, bio FROM author WHERE platform = ? AND "
-                                  "platform_author_id IN ({})", (platform,), author_ids):
-                        bios[(platform, author_id)] = bio
+                for key, _, bio in _stored_authors(conn, unknown):
+                    bios[key] = bio
         for key, author in last.items():
             if author.bio:
                 bios[key] = author.bio
@@ -434,12 +432,9 @@ class Ingestor:
         bulk_insert(conn, Author.__table__, rows, on_conflict=_AUTHOR_UPSERT)
         ids: dict[tuple[str, str], int] = {}
         bios: dict[tuple[str, str], str] = {}
-        for platform, author_ids in _by_platform(unique).items():
-            for aid, pid, bio in select_in(
-                    conn, "SELECT id, platform_author_id, bio FROM author WHERE platform = ? AND platform_author_id IN ({})",
-                    (platform,), author_ids):
-                ids[(platform, pid)] = aid
-                bios[(platform, pid)] = bio
+        for key, aid, bio in _stored_authors(conn, unique):
+            ids[key] = aid
+            bios[key] = bio
         return ids, bios
 
     @staticmethod
@@ -620,8 +615,18 @@ def _rank(pages: Sequence[SearchPage]) -> tuple[dict[tuple[str, str], tuple[int,
 
 
 def _score_ahead(scorer: Scorer, inputs: list[dict[str, Any]]) -> list[tuple[str, ScoreResult]]:
-    """(content hash, result) of each scoring input: the worker's half of `Ingestor.ingest_stream`."""
+    """(content hash, result) of each scoring input: the worker's half of `Ingestor.ingest_each`."""
     return [(content_hash(data), result) for data, result in zip(inputs, scorer.score(inputs), strict=True)]
+
+
+def _stored_authors(conn: Connection, keys: Iterable[tuple[str, str]]
+                    ) -> Iterator[tuple[tuple[str, str], int, str]]:
+    """((platform, platform author id), row id, bio) of the stored authors among `keys`."""
+    for platform, author_ids in _by_platform(keys).items():
+        for aid, pid, bio in select_in(
+                conn, "SELECT id, platform_author_id, bio FROM author WHERE platform = ? AND platform_author_id IN ({})",
+                (platform,), author_ids):
+            yield (platform, pid), aid, bio
 
 
 def _by_platform(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:

@@ -49,15 +49,14 @@ class ImportSummary:
                 "errors": len(self.errors)}
 
 
-def parse_post(n: int, value: dict[str, Any], platforms: Iterable[str]) -> PostRecord:
+def parse_post(n: int, value: dict[str, Any], platforms: frozenset[str]) -> PostRecord:
     """The post of line `n`; RecordError (naming the line and the field) when a field cannot make one."""
     def bad(name: str, message: str) -> RecordError:
         return RecordError(f"line {n}", name, message)
 
-    platforms = sorted(platforms)
     platform = value.get("platform")
     if platform not in platforms:
-        raise bad("platform", f"{platform!r} is not a known platform; known: {', '.join(platforms)}")
+        raise bad("platform", f"{platform!r} is not a known platform; known: {', '.join(sorted(platforms))}")
     try:
         url = normalise_url(value.get("url") if isinstance(value.get("url"), str) else "")
     except HandAddedError as exc:

@@ -246,10 +246,7 @@ class Artifact:
         topic model."""
         if self.topic_intercept is None:
             return None
-        dot = 0.0
-        for x in topic_dots:
-            dot += x
-        return topic_probability(self.topic_intercept, dot * inv_norm, self.topic_min)
+        return topic_probability(self.topic_intercept, sum(topic_dots) * inv_norm, self.topic_min)
 
     # ------------------------------------------------------------------------------------------- JSON
     def to_dict(self) -> dict[str, Any]:
