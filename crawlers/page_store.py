@@ -64,7 +64,7 @@ class InlinePageStore:
     """Scores and stores each page as it arrives, in this process."""
 
     def __init__(self, database_url: str, threshold: float, run_id: int):
-        from takedown.scoring import get_scorer
+        from takedown.scoring import get_scorer  # (here: the crawl process needs it only in this store)
 
         self.engine = make_engine(database_url)
         self.ingestor = Ingestor(self.engine, get_scorer(), threshold)
@@ -80,10 +80,20 @@ class InlinePageStore:
         return ""
 
 
-def _serve(database_url: str, threshold: float, run_id: int, inbox: multiprocessing.Queue, log_level: str) -> None:
-    """The child: take whatever pages are waiting (at most MAX_GROUP) and store them together, until None."""
+def _serve(database_url: str, threshold: float, inbox: multiprocessing.Queue, log_level: str) -> None:
+    """The child: load the scorer, then take the run's id (None: no crawl came), then whatever pages are waiting
+    (at most MAX_GROUP), storing them together, until None."""
     # A spawned child starts with bare logging: write to the crawl's stderr in Scrapy's format.
     logging.basicConfig(level=log_level, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    from takedown.scoring import get_scorer
+
+    # The scorer's first use builds its lookup tables: here, while the crawl starts, and before the worker is
+    # forked (ingest_each), which then shares them. The database is not touched before the run exists: it may
+    # still be being upgraded.
+    get_scorer().score([{"id": "warm-up", "title": "warm-up"}])
+    run_id = inbox.get()
+    if run_id is None:
+        return
     store = InlinePageStore(database_url, threshold, run_id)
 
     def groups() -> Iterator[list[SearchPage]]:
@@ -121,17 +131,38 @@ def _serve(database_url: str, threshold: float, run_id: int, inbox: multiprocess
 
 class ChildPageStore:
     """Hands pages to a child process that scores and stores them. Spawned, not forked: the parent runs an event
-    loop and maybe a browser, neither of which survives a fork."""
+    loop and maybe a browser, neither of which survives a fork.
 
-    def __init__(self, database_url: str, threshold: float, run_id: int, *, log_level: str = "INFO"):
+    The child is started before its run exists (`open(run_id)` names it) and loads the scorer meanwhile: more
+    than a second, which `prestart` lets it spend while the crawl command imports Scrapy and upgrades the
+    database rather than while the first pages wait."""
+
+    def __init__(self, database_url: str, threshold: float, run_id: int | None = None, *, log_level: str = "INFO"):
         context = multiprocessing.get_context("spawn")
         self.inbox = context.Queue(maxsize=MAX_PENDING)
-        self.process = context.Process(target=_serve, args=(database_url, threshold, run_id, self.inbox, log_level),
-                                       name=f"takedown-store-{run_id}", daemon=True)
+        self.process = context.Process(target=_serve, args=(database_url, threshold, self.inbox, log_level),
+                                       name="takedown-store", daemon=True)
         self.process.start()
-        self.database_url, self.threshold, self.run_id = database_url, threshold, run_id
+        self.database_url, self.threshold, self.log_level = database_url, threshold, log_level
+        self.run_id: int | None = None
         self.fallback: InlinePageStore | None = None
         self.lost = ""
+        if run_id is not None:
+            self.open(run_id)
+
+    @classmethod
+    def take(cls, database_url: str, threshold: float, *, log_level: str = "INFO") -> ChildPageStore:
+        """A child `prestart`ed with these parameters, or else a new one."""
+        for store in _prestarted:
+            if (store.database_url, store.threshold, store.log_level) == (database_url, threshold, log_level):
+                _prestarted.remove(store)
+                return store
+        return cls(database_url, threshold, log_level=log_level)
+
+    def open(self, run_id: int) -> None:
+        """Tell the child which run its pages belong to; once, before the first `submit`."""
+        self.run_id = run_id
+        self.inbox.put(run_id)
 
     def submit(self, page: SearchPage) -> None:
         while self.fallback is None:
@@ -165,3 +196,17 @@ class ChildPageStore:
         if self.fallback is not None:
             self.fallback.close()
         return self.lost
+
+
+_prestarted: list[ChildPageStore] = []
+
+
+def prestart(database_url: str, threshold: float, count: int, *, log_level: str = "INFO") -> None:
+    """Start `count` store children now, for the crawl's pipelines to `take`; `release_prestarted` lets go of
+    those none took."""
+    _prestarted.extend(ChildPageStore(database_url, threshold, log_level=log_level) for _ in range(count))
+
+
+def release_prestarted() -> None:
+    while _prestarted:
+        _prestarted.pop().close()

@@ -31,6 +31,9 @@ class StorePipeline:
         self.log = CrawlLog(self.engine)
         self.run_id: int | None = None
         self.store: InlinePageStore | ChildPageStore | None = None
+        if not in_process:  # started now, so that it is ready when the first page comes (see ChildPageStore)
+            self.store = ChildPageStore.take(database_url, threshold,
+                                             log_level=crawler.settings.get("LOG_LEVEL", "INFO"))
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -40,6 +43,7 @@ class StorePipeline:
         pipeline = cls(crawler, url, crawler.settings.getfloat("TAKEDOWN_QUEUE_THRESHOLD", 0.5),
                        crawler.settings.getbool("TAKEDOWN_STORE_IN_PROCESS"))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.engine_stopped, signal=signals.engine_stopped)
         return pipeline
 
     def open_spider(self) -> None:
@@ -49,8 +53,7 @@ class StorePipeline:
         if self.in_process:
             self.store = InlinePageStore(self.database_url, self.threshold, self.run_id)
         else:
-            self.store = ChildPageStore(self.database_url, self.threshold, self.run_id,
-                                        log_level=self.crawler.settings.get("LOG_LEVEL", "INFO"))
+            self.store.open(self.run_id)
         logger.info("run=%s platform=%s crawl started keywords=%d", self.run_id, spider.platform, len(spider.keywords))
 
     def process_item(self, item):
@@ -71,6 +74,7 @@ class StorePipeline:
         if self.run_id is None:
             return
         lost = self.store.close() if self.store is not None else ""
+        self.store = None
         # "finished": Scrapy ran out of requests. A stop reason: risk control or login ended it early.
         # Anything else ("shutdown" on Ctrl-C, an exception's name) means the crawl itself broke off, as does a
         # store process that died with pages in hand.
@@ -82,6 +86,12 @@ class StorePipeline:
             run.errors, run.stop_reason,
         )
         self.engine.dispose()
+
+    def engine_stopped(self) -> None:
+        # the spider never opened (the crawl failed to start): the store child started for it is let go
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
 
 class StatusPipeline:
@@ -108,6 +118,7 @@ class StatusPipeline:
         pipeline = cls(crawler, url, crawler.settings.getint("TAKEDOWN_STATUS_BATCH", 500),
                        crawler.settings.getfloat("TAKEDOWN_STATUS_FLUSH_SECONDS", 5.0))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.engine_stopped, signal=signals.engine_stopped)
         return pipeline
 
     def open_spider(self) -> None:
@@ -180,6 +191,7 @@ class EnrichPipeline:
         pipeline = cls(crawler, url, crawler.settings.getfloat("TAKEDOWN_QUEUE_THRESHOLD", 0.5),
                        crawler.settings.getint("TAKEDOWN_ENRICH_BATCH", 20))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(pipeline.engine_stopped, signal=signals.engine_stopped)
         return pipeline
 
     def open_spider(self) -> None:

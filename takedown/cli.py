@@ -66,15 +66,23 @@ def crawl(
     """Search platforms for keywords, store and score every post, and record a CrawlRun per platform.
 
     Prints one JSON line per platform: run id, status, pages, posts, new, candidates, errors, stop reason."""
-    from crawlers.run import CrawlJob, run_crawls
-    from takedown.db import make_engine, session_scope, upgrade
-    from takedown.models import CrawlRun
+    from crawlers.page_store import prestart, release_prestarted
 
     settings = _fetch_settings(platform, emulator, delay)
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
-    run_ids = run_crawls([CrawlJob(name, keyword, pages) for name in dict.fromkeys(platform)], settings,
-                         log_level=log_level.upper())
+    platforms = list(dict.fromkeys(platform))
+    # each platform's store process loads the scorer while Scrapy is imported and the database upgraded here
+    prestart(settings.resolved_database_url, settings.queue_threshold, len(platforms), log_level=log_level.upper())
+    try:
+        from crawlers.run import CrawlJob, run_crawls
+        from takedown.db import make_engine, session_scope, upgrade
+        from takedown.models import CrawlRun
+
+        engine = make_engine(settings.resolved_database_url)
+        upgrade(engine)
+        run_ids = run_crawls([CrawlJob(name, keyword, pages) for name in platforms], settings,
+                             log_level=log_level.upper())
+    finally:
+        release_prestarted()
     with session_scope(engine) as session:
         runs = [session.get(CrawlRun, run_id) for run_id in run_ids.values() if run_id]
     if len(runs) < len(run_ids):

@@ -9,7 +9,15 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from crawlers.page_store import IDLE_SECONDS, ChildPageStore, InlinePageStore, store_pages
+from crawlers import page_store
+from crawlers.page_store import (
+    IDLE_SECONDS,
+    ChildPageStore,
+    InlinePageStore,
+    prestart,
+    release_prestarted,
+    store_pages,
+)
 from takedown.crawl_log import CrawlLog
 from takedown.ingest import SearchPage
 from takedown.models import CrawlRun, Post, Sighting
@@ -73,6 +81,44 @@ def test_the_child_process_stores_every_page_handed_to_it(engine, database_url):
     assert store.process.exitcode == 0
     run, posts, sightings = _counts(engine, run_id)
     assert (posts, sightings, run.pages, run.posts_new) == (10, 10, 5, 10)
+
+
+def test_a_child_started_before_its_run_exists_stores_the_pages_under_the_run_it_is_given(engine, database_url):
+    store = ChildPageStore(database_url, 0.5)  # as the crawl starts it: before the run is recorded
+    run_id = _run(engine)
+    store.open(run_id)
+    for page in range(1, 4):
+        store.submit(_page("征信修复", page, [f"BV{page}"]))
+    assert store.close() == ""
+    run, posts, sightings = _counts(engine, run_id)
+    assert (posts, sightings, run.pages, run.posts_new) == (3, 3, 3, 3)
+    with Session(engine) as s:
+        assert set(s.execute(select(Sighting.crawl_run_id)).scalars()) == {run_id}
+
+
+def test_a_child_whose_crawl_never_started_leaves_cleanly_having_stored_nothing(engine, database_url):
+    store = ChildPageStore(database_url, 0.5)
+    assert store.close() == ""
+    assert store.process.exitcode == 0
+    with Session(engine) as s:
+        assert s.execute(select(func.count()).select_from(Post)).scalar_one() == 0
+
+
+def test_a_pipeline_takes_the_child_prestarted_for_it_and_the_ones_not_taken_are_let_go(engine, database_url):
+    prestart(database_url, 0.5, 2)
+    first = page_store._prestarted[0]
+    other = ChildPageStore.take(database_url, 0.7)  # other parameters: a new child, the prestarted stay
+    assert other not in (first, page_store._prestarted[1]) and len(page_store._prestarted) == 2
+    taken = ChildPageStore.take(database_url, 0.5)
+    assert taken is first and len(page_store._prestarted) == 1
+    leftover = page_store._prestarted[0]
+    run_id = _run(engine)
+    taken.open(run_id)
+    taken.submit(_page("债务优化", 1, ["BV1"]))
+    assert taken.close() == "" and other.close() == ""
+    release_prestarted()
+    assert page_store._prestarted == [] and leftover.process.exitcode == 0
+    assert _counts(engine, run_id)[1:] == (1, 1)
 
 
 def test_a_page_is_stored_while_the_crawl_waits_not_only_when_the_next_one_comes(engine, database_url):
