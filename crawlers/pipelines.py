@@ -118,7 +118,6 @@ class StatusPipeline:
         pipeline = cls(crawler, url, crawler.settings.getint("TAKEDOWN_STATUS_BATCH", 500),
                        crawler.settings.getfloat("TAKEDOWN_STATUS_FLUSH_SECONDS", 5.0))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(pipeline.engine_stopped, signal=signals.engine_stopped)
         return pipeline
 
     def open_spider(self) -> None:
@@ -191,7 +190,6 @@ class EnrichPipeline:
         pipeline = cls(crawler, url, crawler.settings.getfloat("TAKEDOWN_QUEUE_THRESHOLD", 0.5),
                        crawler.settings.getint("TAKEDOWN_ENRICH_BATCH", 20))
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
-        crawler.signals.connect(pipeline.engine_stopped, signal=signals.engine_stopped)
         return pipeline
 
     def open_spider(self) -> None:
