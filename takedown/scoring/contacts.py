@@ -38,7 +38,10 @@ HOTLINES = frozenset({
 })
 
 CN = CHINESE_DIGIT_CLASS
-_DIGIT_TABLE = {ord(k): v for k, v in CHINESE_DIGITS.items()} | {ord("o"): "0", ord("l"): "1"}
+# a circle for a zero ("1⃣5⃣⭕️ 2⃣8⃣6⃣3⃣ ⭕️7⃣4⃣9⃣"): a digit inside a digit run, never the first of one (a bullet)
+ZEROS = "⭕○◯"
+_DIGIT_TABLE = {ord(k): v for k, v in CHINESE_DIGITS.items()} | {ord("o"): "0", ord("l"): "1"} | {
+    ord(c): "0" for c in ZEROS}
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 # Every pattern below starts with a literal or a character class (look-behinds come after the first
@@ -96,14 +99,14 @@ _CHANNEL_PREFIX_RE = re.compile(r"(?:qq|q|tel|vx|wx|v|id)[0-9]+")  # "加QQ 3190
 _SEP = r"[ \-.·/|丨✘×~—–_ˉ¯*空]"  # (空: "幺伍捌 空 叁叁零柒", the space spelled out)
 _RUN_RE = re.compile(
     # (a letter l only inside a run, or first when a digit follows: "l39-O562-7l84", "65O2l8473")
-    rf"[0-9{CN}l](?<![a-z0-9{CN}][0-9{CN}l])(?:(?<=l)(?=[0-9o])|(?<!l))(?:{_SEP}{{0,3}}[0-9ol{CN}])*"
+    rf"[0-9{CN}l](?<![a-z0-9{CN}][0-9{CN}l])(?:(?<=l)(?=[0-9o])|(?<!l))(?:{_SEP}{{0,3}}[0-9ol{CN}{ZEROS}])*"
 )
 _UNIT_AFTER_RE = re.compile(
     r"\s?(?:元|块|万|千|百|亿|w(?![a-z])|k(?![a-z])|%|％|期|天|个|岁|年|月|日|号(?!码)|次|人(?!事)|单|条|家|分|秒|倍|折|"
     r"小时|周|笔|张|位|名|页|集|节|讲|句|套|份|本|克|斤|米|楼|层|届|级|平|度|部|台|辆|篇|首|遍)"
 )
 _QQ_CUE_BEFORE_RE = re.compile(
-    r"(?:qq|扣扣|企鹅|球球|(?<![a-z0-9])q)(?:群号?|号码?)?(?:联系|咨询|号是|是)?[\s:=“\"]*$"
+    r"(?:qq|扣扣|企鹅|球球|(?<![a-z0-9])q)(?:群号?|号码?)?(?:联系|咨询|号是|是|\s?我)?[\s:=“\"]*$"  # ("q我": qq me)
     r"|(?<![a-z0-9])扣\s*[:=]?\s*$|群号(?:码|是)?[^,。!?;\n0-9]{0,8}?[\s:=“\"]*$"  # "扣：70916234", "群号公开：815226034"
     r"|群是[\s:“\"]*$|(?:进|加)群[\s:=“\"]*$"  # (QQ groups have numbers; WeChat groups have QR codes)
 )
@@ -111,9 +114,11 @@ _QQ_CUE_ANY_RE = re.compile(r"qq|扣扣|企鹅|q(?<![a-z0-9]q)号")  # every bra
 _MONEY_BEFORE_RE = re.compile(r"(?:[¥$￥]|第|价|售价|原价|现价|rmb)\s*$")
 _MONEY_ENDINGS = ("¥", "$", "￥", "第", "价", "rmb")  # what _MONEY_BEFORE_RE finds before the white space
 
-# every contact has a latin letter (ids, links, e-mail, "qq"), an @, or a run of at least five digits
+# every contact has a latin letter (ids, links, e-mail, "qq"), an @, or a run of at least five digits (commas
+# between them too: see _join_grouped_mobiles)
 # (one class first, so the engine skips ahead to candidates: [a-z@] or a run of five digits)
-_MAYBE_CONTACT_RE = re.compile(rf"[a-z@0-9{CN}](?:(?<=[a-z@])|(?<=[0-9{CN}])(?:{_SEP}{{0,3}}[0-9{CN}]){{4}})")
+_MAYBE_CONTACT_RE = re.compile(
+    rf"[a-z@0-9{CN}](?:(?<=[a-z@])|(?<=[0-9{CN}])(?:(?:{_SEP}|,){{0,3}}[0-9{CN}{ZEROS}]){{4}})")
 # the scans scan_contacts reads a text with: (name, expression)
 _SCANS = (("tld", _TLD_RE), ("wx_suffix", _WX_SUFFIX_RE), ("wx_cue", _WX_CUE_RE), ("run", _RUN_RE),
           ("qq", _QQ_CUE_ANY_RE))
@@ -124,7 +129,7 @@ _SAME_WECHAT_RE = re.compile(r"\s?[(\[【]?(?:同微信|微信同号|同微|同v
 # "薇信同号：壹叁捌…": said before the number
 _SAME_WECHAT_BEFORE_RE = re.compile(r"(?:微信|薇信|威信|薇|v|vx|wx)同(?:号|手机|电话)[\s:]*$")
 _RUN_TAIL = "ol -.·/|丨✘×~—–_*"
-_DIGIT_GROUP_RE = re.compile(rf"[0-9ol{CN}]+")
+_DIGIT_GROUP_RE = re.compile(rf"[0-9ol{CN}{ZEROS}]+")
 _LIST_SEP_RE = re.compile(r"\s*[、,/]\s*")
 _QQ_NUMBER_AFTER_RE = re.compile(rf"[\s:=“\"号码群]*[0-9{CN}]")
 _WORDY_RE = re.compile(rf"[a-z{_CJK}0-9]")
@@ -182,8 +187,9 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
         scans = {name: [(m.start(), m.end(), m.group()) for m in rx.finditer(text)] for name, rx in _SCANS}
     homophones = _homophone_phones(norm) if "电话" in text or "号码" in text or "手机" in text else []
     colon_ids = "_" in text and ":" in text
+    runs = _join_grouped_mobiles(text, scans["run"])
     if not (scans["tld"] or scans["wx_suffix"] or scans["wx_cue"] or "@" in text or colon_ids
-            or any(len(run) >= 5 for _, _, run in scans["run"])):  # nothing below would find anything
+            or any(len(run) >= 5 for _, _, run in runs)):  # nothing below would find anything
         return homophones, [], _unattached_qq_cue(text, scans["qq"])
     segments = _segment_bounds(text)
     taken = bytearray(len(text) + 1)  # 1 where a contact (or its cue) was already found
@@ -214,7 +220,7 @@ def scan_contacts(norm: Normalised, scans: dict[str, list[tuple[int, int, str]]]
     _find_wechat(text, segments, free, add, scans["wx_suffix"], scans["wx_cue"])
     if colon_ids:
         _find_colon_ids(text, free, add)
-    bare = _find_numbers(text, segments, free, add, scans["run"])
+    bare = _find_numbers(text, segments, free, add, runs)
     if "同" in text:  # "138 0214 6679（同微信）": the number is also the WeChat id
         found += [c._replace(type="wechat") for c in found
                   if c.type == "phone" and c.value[0] == "1" and (
@@ -511,6 +517,33 @@ def join_pieces(pieces: list[tuple[int, Piece]], qq_cue: bool) -> list[tuple[str
 
 
 # ---------------------------------------------------------------------------------------------- numbers
+_COMMA_GAP_RE = re.compile(r" ?, ?")
+_LISTED_BEFORE_RE = re.compile(rf"[0-9{CN}] ?, ?$")  # a fourth group: a list, not a number
+_LISTED_AFTER_RE = re.compile(rf" ?, ?[0-9{CN}]")
+
+
+def _join_grouped_mobiles(text: str, runs: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """A mobile written as three groups of 3, 4 and 4 digits with commas between ("一五零，八八三二，七一零六"),
+    the way Chinese mobiles are grouped, as one run. Elsewhere a comma ends a run: it separates listed numbers
+    and amounts."""
+    if len(runs) < 3 or "," not in text:
+        return runs
+    out: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(runs):
+        trio = runs[i:i + 3]
+        if len(trio) == 3 and all(_COMMA_GAP_RE.fullmatch(text, trio[k][1], trio[k + 1][0]) for k in (0, 1)) and not (
+                _LISTED_BEFORE_RE.search(text, 0, trio[0][0]) or _LISTED_AFTER_RE.match(text, trio[2][1])):
+            groups = [raw.translate(_DIGIT_TABLE) for _, _, raw in trio]
+            if [len(g) for g in groups] == [3, 4, 4] and _MOBILE_RE.fullmatch("".join(groups)):
+                out.append((trio[0][0], trio[2][1], text[trio[0][0]:trio[2][1]]))
+                i += 3
+                continue
+        out.append(runs[i])
+        i += 1
+    return out
+
+
 def _find_numbers(text: str, segments: list[tuple[int, int]], free, add, runs: list[tuple[int, int, str]]
                   ) -> list[tuple[str, int, int]]:
     seg_starts = [s for s, _ in segments]
@@ -638,7 +671,7 @@ def _segment_bounds(text: str) -> list[tuple[int, int]]:
         pos = i + 1
 
 
-_ODD_DIGITS_RE = re.compile(rf"[{CN}①-⑳⓪-⓿❶-➓⓵-⓾０-９ｏＯ✘×丨]")
+_ODD_DIGITS_RE = re.compile(rf"[{CN}{ZEROS}①-⑳⓪-⓿❶-➓⓵-⓾０-９ｏＯ✘×丨]")
 _SPACED_OUT_RE = re.compile(r"(?:^|[ ./·\-])[0-9a-z](?:[ ./·\-]+[0-9a-z](?![0-9a-z])){2,}")
 
 
