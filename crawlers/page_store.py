@@ -64,7 +64,7 @@ class InlinePageStore:
     """Scores and stores each page as it arrives, in this process."""
 
     def __init__(self, database_url: str, threshold: float, run_id: int):
-        from takedown.scoring import get_scorer  # (here: the crawl process needs it only in this store)
+        from takedown.scoring import get_scorer
 
         self.engine = make_engine(database_url)
         self.ingestor = Ingestor(self.engine, get_scorer(), threshold)
