@@ -90,6 +90,10 @@ TYPICAL_1 = REPO_ROOT / "tests" / "takedown" / "data" / "typical-holdout-1.jsonl
 # keywords 0.417 / 0.30 / 0, contacts F1 0.973 (regex 0.310). Then looked at: the contact extraction has been
 # changed for what it showed (0.985)
 HOLDOUT_13 = REPO_ROOT / "tests" / "takedown" / "data" / "adversarial-holdout-13.jsonl"
+# a second typical set, written blind the same way; first scored on 2026-11-26 at b5794dd: ours 1.000 / 1.00 /
+# 1.000, TF-IDF + LR 0.987 / 1.00 / 1.000, keywords 0.570 / 0.68 / 0, contacts F1 0.973 (regex 0.549). Then looked
+# at: a single letter before an id beginning "x_" is no longer joined to it (a change made for what it showed)
+TYPICAL_2 = REPO_ROOT / "tests" / "takedown" / "data" / "typical-holdout-2.jsonl"
 # off-topic posts that give a contact (used goods, photography, exam tutoring…; 15% real promotions hidden in such
 # topics), written by a helper from a template generator: a training set and a test set with new businesses,
 # phrasings and numbers (the same generator, so the test figures flatter)
@@ -106,7 +110,7 @@ SETS = [*TRAINING_SETS, ("adversarial holdout 9 (calibration)", HOLDOUT_9),
         ("adversarial holdout 10 (test)", HOLDOUT_10), ("adversarial holdout 11 (test)", HOLDOUT_11),
         ("adversarial holdout 12 (test)", HOLDOUT_12), ("adversarial holdout 13 (test)", HOLDOUT_13),
         ("adversarial off-topic contacts (test)", OFFTOPIC_TEST),
-        ("typical holdout 1 (test)", TYPICAL_1)]
+        ("typical holdout 1 (test)", TYPICAL_1), ("typical holdout 2 (test)", TYPICAL_2)]
 
 
 def load(path: Path) -> list[dict]:

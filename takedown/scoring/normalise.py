@@ -83,7 +83,8 @@ _JOINED_RUN_RE = re.compile(
 )
 
 # single latin letters with separators: t.x.g.z, C S, f z
-_LATIN_SPLIT_RE = re.compile(r"[a-z](?<![a-z0-9_\-.@/][a-z])(?:[ .·・*][a-z](?![a-z0-9]))+")
+# (a letter followed by _ or - begins an id: "加V x_s_8k2m9" is the cue V and the id x_s_8k2m9, not "vx_s…")
+_LATIN_SPLIT_RE = re.compile(r"[a-z](?<![a-z0-9_\-.@/][a-z])(?:[ .·・*][a-z](?![a-z0-9_\-]))+")
 _LATIN_SEP_RE = re.compile(r"[ .·・*]")
 
 

@@ -379,7 +379,9 @@ def test_quality_floor_on_each_adversarial_set_with_a_model_trained_without_it(c
     (TESTS_DATA / "adversarial-holdout-13.jsonl", (0.97, 0.96, 0.9)),
     # a typical set (the floor there: PR-AUC 0.99, P@50 1.0), first scored blind at 1.000 / 1.00 / 1.000
     (TESTS_DATA / "typical-holdout-1.jsonl", (0.99, 1.0, 0.95)),
-], ids=["calibration", "test-10", "test-11", "test-12", "test-13", "typical-1"])
+    # a second typical set, first scored blind at 1.000 / 1.00 / 1.000
+    (TESTS_DATA / "typical-holdout-2.jsonl", (0.99, 1.0, 0.95)),
+], ids=["calibration", "test-10", "test-11", "test-12", "test-13", "typical-1", "typical-2"])
 def test_quality_floor_of_the_shipped_model_on_the_sets_it_never_learned_from(default_model, path, floors):
     records = load_labelled(path)
     assert len(records) >= 200
