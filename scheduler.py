@@ -35,7 +35,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Engine, inspect, select
 
-from takedown.db import make_engine, session_scope, upgrade
+from takedown.db import make_engine, session_scope, upgraded_engine
 from takedown.defaults import ensure_defaults
 from takedown.models import Keyword, Platform
 from takedown.settings import Settings, get_settings
@@ -187,8 +187,7 @@ def build_scheduler(settings: Settings, *, scheduler_cls: type[BaseScheduler] = 
                     job_funcs: Mapping[str, str] | None = None) -> BaseScheduler:
     """A scheduler with every job registered in the database job store (not started). `job_funcs` maps a job
     id to a "module:function" (no arguments) run instead of run_job(id): the demo's own weekly e-mail."""
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
+    engine = upgraded_engine(settings.resolved_database_url)
     store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
     scheduler = scheduler_cls(
         jobstores={"default": store},
@@ -241,8 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
+    engine = upgraded_engine(settings.resolved_database_url)
     ensure_defaults(engine)  # the platforms and seed keywords the sweeps read, as `takedown db upgrade` adds them
     engine.dispose()
     if args.list:

@@ -42,11 +42,11 @@ def _fetch_settings(platforms: list[str], emulator: str, delay: float | None):
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to the configured database, then add the default configuration."""
-    from takedown.db import current_revision
+    from takedown.db import current_revision, upgraded_engine
     from takedown.defaults import ensure_defaults
 
     settings = get_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     ensure_defaults(engine)
     err.print(f"database at revision {current_revision(engine)}: {engine.url.render_as_string(hide_password=True)}")
 
@@ -73,10 +73,10 @@ def crawl(
     prestart(settings.resolved_database_url, settings.queue_threshold, len(platforms), log_level=log_level.upper())
     try:
         from crawlers.run import CrawlJob, run_crawls
-        from takedown.db import session_scope
+        from takedown.db import session_scope, upgraded_engine
         from takedown.models import CrawlRun
 
-        engine = _database(settings.resolved_database_url)
+        engine = upgraded_engine(settings.resolved_database_url)
         run_ids = run_crawls([CrawlJob(name, keyword, pages) for name in platforms], settings,
                              log_level=log_level.upper())
     finally:
@@ -114,11 +114,11 @@ def enrich(
 
     from crawlers.enrich import run_enrich
     from crawlers.platforms import ADAPTERS
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
     from takedown.models import Platform
 
     settings = _fetch_settings(platform or [], emulator, delay)
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     if not platform:
         with session_scope(engine) as session:
             enabled = session.execute(select(Platform.code).where(Platform.enabled).order_by(Platform.code)).scalars()
@@ -193,12 +193,13 @@ def train(
     <var_dir>/models/<version>/ as the current model, and print its cross-validated metrics."""
     from dataclasses import replace
 
+    from takedown.db import upgraded_engine
     from takedown.scoring.store import ModelStore
     from takedown.scoring.training import DEFAULT_CONFIG, calibration_set, train, training_set
 
     engine = None
     if not no_reviews:
-        engine = _database(database_url or get_settings().resolved_database_url)
+        engine = upgraded_engine(database_url or get_settings().resolved_database_url)
     records, weights, sources = training_set(corpus, engine)
     if engine is not None:
         engine.dispose()
@@ -312,13 +313,13 @@ def user_add(
 ) -> None:
     """Create a web app user. The password is prompted (twice), or read from stdin when piped."""
     from takedown.auth import UserError, check_role, create_user, get_user
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
 
     try:
         check_role(role)
     except UserError as exc:
         _fail(str(exc))
-    engine = _database(get_settings().resolved_database_url)
+    engine = upgraded_engine(get_settings().resolved_database_url)
     with session_scope(engine) as session:
         if get_user(session, name) is not None:
             _fail(f"the user {name!r} already exists")
@@ -366,11 +367,11 @@ def evidence_capture(
 ) -> None:
     """Capture each post's page with the system Chromium: full-page screenshot, HTML, hashes, metadata."""
     from crawlers.evidence_capture import capture
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
     from takedown.evidence import pending_post_ids
 
     settings = get_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     ids = list(post or [])
     if pending:
         with session_scope(engine) as session:
@@ -393,11 +394,11 @@ def evidence_capture(
 @evidence_app.command("verify")
 def evidence_verify() -> None:
     """Re-hash every stored evidence file; exit 1 and print each file that is missing or changed."""
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
     from takedown.evidence import evidence_root, verify
 
     settings = get_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     stats: dict[str, int] = {}
     with session_scope(engine) as session:
         mismatches = verify(session, root=evidence_root(settings), stats=stats)
@@ -420,12 +421,12 @@ def cases_list(
     from sqlalchemy import select
 
     from takedown.clock import in_china
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
     from takedown.models import Case, CaseState, Post
 
     if state is not None and state not in CaseState._value2member_map_:
         _fail(f"unknown state {state!r}; known: {', '.join(s.value for s in CaseState)}")
-    engine = _database(get_settings().resolved_database_url)
+    engine = upgraded_engine(get_settings().resolved_database_url)
     stmt = (select(Case, Post.platform_post_id).join(Post, Post.id == Case.post_id)
             .order_by(Case.id.desc()).limit(limit))
     if state is not None:
@@ -465,6 +466,7 @@ def cases_recheck(
     overdue and rejected cases, close those 12377 rejected too, and detect revivals. Prints a JSON summary."""
     from crawlers.recheck import run_recheck
     from takedown.clock import follow_offset
+    from takedown.db import upgraded_engine
 
     settings = _fetch_settings([], emulator, delay)
     if emulator:
@@ -472,7 +474,7 @@ def cases_recheck(
         if offset is not None and offset > settings.clock_offset_hours:
             follow_offset(offset)
             settings.clock_offset_hours = offset
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     engine.dispose()
     summary = run_recheck(settings, list(case) if case else None)
     for platform, reason in summary.get("stopped", {}).items():
@@ -516,6 +518,7 @@ def posts_add(
 ) -> None:
     """Add a post found by hand: stored and scored like a crawled one, then queued for review, so a lead can
     confirm it and file its complaint through the platform's channel. Prints the post as JSON."""
+    from takedown.db import upgraded_engine
     from takedown.hand_added import HandAddedError, add_post, record_for
 
     known = _post_platforms()
@@ -526,7 +529,7 @@ def posts_add(
     except HandAddedError as exc:
         _fail(str(exc))
     settings = get_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     added = add_post(engine, record, threshold=settings.queue_threshold)
     engine.dispose()
     typer.echo(json.dumps(added.as_dict(), ensure_ascii=False))
@@ -541,10 +544,11 @@ def posts_import(
     """Import posts found elsewhere (an earlier tool's export, a vendor's feed): stored and scored in bulk like
     crawled ones, queued when their score reaches the threshold. A bad line is reported (line, field, why) and
     left out; the rest are imported. Prints a summary as JSON; exits 1 when a line was left out."""
+    from takedown.db import upgraded_engine
     from takedown.post_import import import_posts
 
     settings = get_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     summary = import_posts(engine, path, threshold=settings.queue_threshold, platforms=_post_platforms())
     engine.dispose()
     for problem in summary.errors:
@@ -567,16 +571,6 @@ def _complaints_settings(emulator: str = ""):
     return settings
 
 
-def _database(url: str):
-    """An engine on the database at `url`, brought up to the latest migration: any command may be the first to
-    run on a new database."""
-    from takedown.db import make_engine, upgrade
-
-    engine = make_engine(url)
-    upgrade(engine)
-    return engine
-
-
 def _case_selection(session, case: list[int] | None, all_cases: bool):
     from takedown.complaints.batches import CaseFilter
 
@@ -595,10 +589,10 @@ def complaints_draft(
     """Draft each case's next complaint from its channel's template (idempotent)."""
     from takedown.complaints.batches import _select_cases
     from takedown.complaints.drafting import draft_all
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
 
     settings = _complaints_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     errors: list[tuple[int, str]] = []
     with session_scope(engine) as session:
         selection = _case_selection(session, case, all_cases)
@@ -620,12 +614,12 @@ def complaints_batch(
     """Group the cases' complaints into batches, one per (channel, method), drafting where needed; prints the
     batch ids."""
     from takedown.complaints.batches import BatchError, build_batches
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
 
     if method is not None and method not in ("email", "portal", "export"):
         _fail(f"unknown method {method!r}: use email, portal or export")
     settings = _complaints_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     errors: list[tuple[int, str]] = []
     try:
         with session_scope(engine) as session:
@@ -651,9 +645,10 @@ def complaints_file(
     """File a batch: every queued complaint through its channel method, paced; resumes safely after a crash."""
     from takedown.complaints.batches import BatchError, file_batch
     from takedown.complaints.portal import PortalSetupError
+    from takedown.db import upgraded_engine
 
     settings = _complaints_settings(emulator)
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     try:
         report = file_batch(engine, batch_id, settings=settings, pace=pace)
     except (BatchError, PortalSetupError) as exc:
@@ -677,11 +672,11 @@ def complaints_export(
     For an export batch this is its filing: its complaints become submitted."""
     from takedown.complaints.batches import BatchError, file_batch
     from takedown.complaints.export import ExportError, export_batch
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
     from takedown.models import Batch
 
     settings = _complaints_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     try:
         with session_scope(engine) as session:
             batch = session.get(Batch, batch_id)
@@ -705,11 +700,11 @@ def complaints_show(
     complaint_id: Annotated[int, typer.Argument(help="Complaint id.")],
 ) -> None:
     """A complaint: channel, method, state, references, the platform's answer, and its letter."""
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
     from takedown.models import Complaint
 
     settings = _complaints_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     with session_scope(engine) as session:
         c = session.get(Complaint, complaint_id)
         if c is None:
@@ -733,11 +728,11 @@ def complaints_confirm(
 ) -> None:
     """Settle an unconfirmed complaint by hand (it went out, or not), or record a platform reference."""
     from takedown.complaints.batches import BatchError, confirm_filing
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
     from takedown.models import Complaint
 
     settings = _complaints_settings()
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     try:
         with session_scope(engine) as session:
             c = session.get(Complaint, complaint_id)
@@ -757,10 +752,10 @@ def complaints_poll(
 ) -> None:
     """Ask the channel's portal for the answers to a batch's filed complaints and record them."""
     from takedown.complaints.batches import BatchError, poll_portal_statuses
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
 
     settings = _complaints_settings(emulator)
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     try:
         with session_scope(engine) as session:
             report = poll_portal_statuses(session, batch_id, settings=settings)
@@ -795,11 +790,11 @@ def report_weekly(
     from reports.metrics import week_of, weekly_metrics
     from reports.weekly import build_weekly_message, preview_html
     from takedown import clock
-    from takedown.db import session_scope
+    from takedown.db import session_scope, upgraded_engine
 
     settings = get_settings()
     week = week or week_of(clock.now(settings) - timedelta(days=7))
-    engine = _database(settings.resolved_database_url)
+    engine = upgraded_engine(settings.resolved_database_url)
     try:
         with session_scope(engine) as session:
             metrics = weekly_metrics(session, week, trailing=settings.report_trailing_weeks)

@@ -179,6 +179,14 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def upgraded_engine(url: str, **kwargs) -> Engine:
+    """An engine on the database at `url`, brought up to the latest migration: every command, the web app and
+    the scheduler may be the first to run on a new database."""
+    engine = make_engine(url, **kwargs)
+    upgrade(engine)
+    return engine
+
+
 def current_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

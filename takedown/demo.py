@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy import select
 
-from takedown.db import make_engine, session_scope, upgrade
+from takedown.db import make_engine, session_scope, upgraded_engine
 from takedown.defaults import ensure_defaults
 from takedown.models import CrawlRun, Post, ReviewState, Score
 from takedown.settings import SEED_KEYWORDS, Settings, get_settings
@@ -73,8 +73,7 @@ def run_demo(emulator_url: str, *, pages: int = 2, size: int = 5000, database_ur
     """Crawl, score and queue on the running emulator, then (takedown_loop) confirm, file and track."""
     settings = demo_settings(database_url)
     settings.emulator_url = emulator_url
-    engine = make_engine(settings.resolved_database_url)
-    upgrade(engine)
+    engine = upgraded_engine(settings.resolved_database_url)
     ensure_defaults(engine)
     print(f"emulator on {emulator_url}; crawling {', '.join(DEMO_PLATFORMS)} for "
           f"{len(SEED_KEYWORDS)} seed keywords, {pages} pages each ...", file=sys.stderr)

@@ -7,7 +7,7 @@ import secrets
 from sqlalchemy import Engine
 
 from takedown.auth import create_user, get_user, update_user
-from takedown.db import make_engine, session_scope, upgrade
+from takedown.db import session_scope, upgraded_engine
 from takedown.models import Role
 from takedown.settings import Settings, get_settings
 
@@ -21,8 +21,7 @@ def serve(database_url: str, host: str = "127.0.0.1", port: int = 8000, *, setti
     from takedown.web.app import create_app
 
     settings = (settings or get_settings()).model_copy(update={"database_url": database_url})
-    engine = make_engine(database_url)
-    upgrade(engine)
+    engine = upgraded_engine(database_url)
     app = create_app(settings, engine)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
