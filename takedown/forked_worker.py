@@ -72,8 +72,9 @@ class ForkedWorker:
         self.pending += 1
 
     def result(self) -> Any:
-        """The result of the oldest payload not yet answered; the exception `work` raised on it is raised here.
-        Raises WorkerDied if the child is gone."""
+        """The result of the oldest payload not yet answered. If `work` raised on it, a RuntimeError naming that
+        exception and its message is raised here (the exception itself may not survive pickling). Raises
+        WorkerDied if the child is gone."""
         if not self.pending:
             raise RuntimeError("no payload is waiting for its result")
         while True:
