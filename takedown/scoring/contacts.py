@@ -533,7 +533,8 @@ def _join_grouped_mobiles(text: str, runs: list[tuple[int, int, str]]) -> list[t
     while i < len(runs):
         trio = runs[i:i + 3]
         if len(trio) == 3 and all(_COMMA_GAP_RE.fullmatch(text, trio[k][1], trio[k + 1][0]) for k in (0, 1)) and not (
-                _LISTED_BEFORE_RE.search(text, 0, trio[0][0]) or _LISTED_AFTER_RE.match(text, trio[2][1])):
+                _LISTED_BEFORE_RE.search(text, max(0, trio[0][0] - 4), trio[0][0])  # (at most 4 characters)
+                or _LISTED_AFTER_RE.match(text, trio[2][1])):
             groups = [raw.translate(_DIGIT_TABLE) for _, _, raw in trio]
             if [len(g) for g in groups] == [3, 4, 4] and _MOBILE_RE.fullmatch("".join(groups)):
                 out.append((trio[0][0], trio[2][1], text[trio[0][0]:trio[2][1]]))
