@@ -43,10 +43,11 @@ def world(emu):
 
 @pytest.fixture
 def cli(engine, tmp_path: Path, monkeypatch):
-    """`takedown ...` run in this process against the test's database: cli("posts", "add", URL) -> Result."""
+    """`takedown ...` run in this process against the test's database: cli("posts", "add", URL) -> Result;
+    keywords go to CliRunner.invoke (input="…" for what the command reads from stdin)."""
     monkeypatch.setenv("TAKEDOWN_DATABASE_URL", engine.url.render_as_string(hide_password=False))
     monkeypatch.setenv("TAKEDOWN_VAR_DIR", str(tmp_path / "var"))
     get_settings.cache_clear()
     runner = CliRunner()
-    yield lambda *args: runner.invoke(app, list(args))
+    yield lambda *args, **kwargs: runner.invoke(app, list(args), **kwargs)
     get_settings.cache_clear()

@@ -6,12 +6,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlmodel import Session
-from typer.testing import CliRunner
 
 from takedown import auth
-from takedown.db import make_engine, session_scope
+from takedown.db import session_scope
 from takedown.models import AuditLog, User
-from takedown.settings import get_settings
 
 
 def test_passwords_are_argon2_hashed_and_verified():
@@ -91,28 +89,15 @@ def test_rate_limit_per_username_and_address():
     assert limiter._failures == {}
 
 
-@pytest.fixture
-def cli_database(sqlite_url, monkeypatch):
-    monkeypatch.setenv("TAKEDOWN_DATABASE_URL", sqlite_url)
-    get_settings.cache_clear()
-    yield sqlite_url
-    get_settings.cache_clear()
-
-
-def test_cli_user_add_reads_the_password_from_stdin(cli_database):
-    from takedown.cli import app
-
-    runner = CliRunner()
-    done = runner.invoke(app, ["user", "add", "lead1", "--role", "lead"], input="correct-horse-42\n")
+def test_cli_user_add_reads_the_password_from_stdin(cli, engine):
+    done = cli("user", "add", "lead1", "--role", "lead", input="correct-horse-42\n")
     assert done.exit_code == 0, done.output
-    engine = make_engine(cli_database)
     with Session(engine) as session:
         user = auth.get_user(session, "lead1")
         assert user.role == "lead" and auth.verify_password(user.password_hash, "correct-horse-42")
-    again = runner.invoke(app, ["user", "add", "lead1"], input="correct-horse-42\n")
+    again = cli("user", "add", "lead1", input="correct-horse-42\n")
     assert again.exit_code == 2 and "already exists" in again.output
-    bad_role = runner.invoke(app, ["user", "add", "bob", "--role", "boss"], input="correct-horse-42\n")
+    bad_role = cli("user", "add", "bob", "--role", "boss", input="correct-horse-42\n")
     assert bad_role.exit_code == 2 and "unknown role" in bad_role.output
-    short = runner.invoke(app, ["user", "add", "bob"], input="short\n")
+    short = cli("user", "add", "bob", input="short\n")
     assert short.exit_code == 2 and "too short" in short.output
-    engine.dispose()
